@@ -1,0 +1,40 @@
+# The README's two commands:  `make demo`  and  `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+IDP := tests/idp
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: demo test install install-test chromium bench lab
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(VENV)/bin/python
+	$(PY) -m pip install -q -e .
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+$(IDP)/node_modules/.package-lock.json: $(IDP)/package-lock.json
+	npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error
+
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json chromium
+
+## The main job: install nbauth and sign in against the local OpenID provider.
+## DEMO_ARGS=--self-approve approves the code without a person; DEMO_ARGS=--lab opens JupyterLab.
+demo: install $(IDP)/node_modules/.package-lock.json
+	$(PY) notebooks/demo.py $(DEMO_ARGS)
+
+## Everything the tests need, then the whole suite.
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) $(IDP)/node_modules/.package-lock.json
+	$(PY) bench/run.py $(BENCH_ARGS)
