@@ -1,0 +1,236 @@
+"""Authorities: which provider to talk to, and its OpenID configuration found by discovery.
+
+Forms understood:
+
+* any OpenID provider, by ``oidc_authority`` (or ``authority`` on a host that is not Microsoft's):
+  ``{authority}/.well-known/openid-configuration``, whose ``issuer`` must equal the authority;
+* Microsoft Entra ID: ``https://login.microsoftonline.com/{tenant|common|organizations|consumers}``
+  and the other clouds' hosts: ``{authority}/v2.0/.well-known/openid-configuration``;
+* Azure AD B2C: ``https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{policy}``;
+* AD FS: ``https://{host}/adfs``.
+"""
+from __future__ import annotations
+
+import ipaddress
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional
+from urllib.parse import urlsplit
+
+from .exceptions import AuthorityError, DiscoveryError, TransportError
+from .transport import Transport
+
+#: Entra ID's sign-in hosts, by cloud; hosts in one group are aliases of each other.
+ENTRA_CLOUDS = (
+    frozenset({"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}),
+    frozenset({"login.microsoftonline.us", "login.usgovcloudapi.net"}),
+    frozenset({"login.chinacloudapi.cn", "login.partner.microsoftonline.cn"}),
+    frozenset({"login.microsoftonline.de"}),
+)
+ENTRA_MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and loopback IP addresses (127.0.0.0/8, ::1)."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint_url(url: str, what: str) -> str:
+    """``url`` if it is https (or http on loopback); raises AuthorityError naming ``what``."""
+    if not isinstance(url, str):
+        raise AuthorityError(f"{what} must be a URL string, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise AuthorityError(f"{what} is not an absolute URL: {url!r}")
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return url
+    raise AuthorityError(f"{what} must use https (http is allowed only on loopback): {url!r}")
+
+
+def entra_aliases(host: str) -> frozenset:
+    """The set of Entra hosts that share tokens with ``host`` (just ``{host}`` elsewhere)."""
+    for cloud in ENTRA_CLOUDS:
+        if host in cloud:
+            return cloud
+    return frozenset({host})
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A parsed authority. ``instance`` and ``tenant`` are the cache's environment and realm."""
+
+    url: str
+    kind: str  # "entra" | "b2c" | "adfs" | "oidc"
+    instance: str
+    tenant: str
+
+    @property
+    def is_entra(self) -> bool:
+        """Microsoft's own authorities, which speak Entra extensions (client_info, user realm)."""
+        return self.kind in ("entra", "b2c")
+
+    @property
+    def discovery_url(self) -> str:
+        suffix = "/v2.0/.well-known/openid-configuration" if self.is_entra else "/.well-known/openid-configuration"
+        return self.url + suffix
+
+    def issuer_matches(self, issuer: str) -> bool:
+        """OpenID Discovery 4.3: the issuer must be the authority (Entra: same cloud, any tenant
+        form that the authority admits, since multi-tenant and domain authorities name a GUID)."""
+        if not isinstance(issuer, str):
+            return False
+        if not self.is_entra:
+            return issuer.rstrip("/") == self.url
+        parts = urlsplit(issuer)
+        if parts.scheme != "https" or parts.netloc.lower() not in entra_aliases(self.instance):
+            return False
+        issuer_tenant = parts.path.strip("/").split("/")[0]
+        return (issuer_tenant.lower() == self.tenant.lower() or issuer_tenant == "{tenantid}"
+                or not _is_guid(self.tenant))
+
+
+def _is_guid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_authority(authority: Optional[str] = None, *, oidc_authority: Optional[str] = None) -> Authority:
+    """Parse MSAL's ``authority`` / ``oidc_authority`` constructor arguments (no I/O)."""
+    if authority and oidc_authority:
+        raise AuthorityError("give either authority or oidc_authority, not both")
+    raw = oidc_authority or authority or DEFAULT_AUTHORITY
+    name = "oidc_authority" if oidc_authority else "authority"
+    if not isinstance(raw, str):
+        raise AuthorityError(f"{name} must be a URL string, not {type(raw).__name__}")
+    check_endpoint_url(raw, name)
+    parts = urlsplit(raw.strip())
+    if parts.query or parts.fragment:
+        raise AuthorityError(f"{name} must not have a query or fragment: {raw!r}")
+    host = parts.netloc.lower()
+    segments = [s for s in parts.path.split("/") if s]
+    url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
+    tenant = segments[0] if segments else ""
+    if oidc_authority:
+        kind = "oidc"
+    elif host.endswith(".b2clogin.com") or (len(segments) >= 2 and segments[0].lower() == "tfp"):
+        if len(segments) < 2:
+            raise AuthorityError(f"a B2C authority needs a tenant and a policy: {raw!r}")
+        kind = "b2c"
+    elif segments and segments[0].lower() == "adfs":
+        kind = "adfs"
+    elif any(host in cloud for cloud in ENTRA_CLOUDS):
+        if len(segments) != 1:
+            raise AuthorityError(
+                f"an Entra ID authority is https://{host}/<tenant> (a tenant id or domain, or "
+                f"common, organizations, consumers): {raw!r}")
+        kind = "entra"
+    else:
+        kind = "oidc"
+    return Authority(url=url, kind=kind, instance=host, tenant=tenant)
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    """The parts of an OpenID configuration nbauth uses, checked; ``raw`` keeps the rest."""
+
+    issuer: str
+    token_endpoint: str
+    authorization_endpoint: Optional[str] = None
+    device_authorization_endpoint: Optional[str] = None
+    jwks_uri: Optional[str] = None
+    revocation_endpoint: Optional[str] = None
+    end_session_endpoint: Optional[str] = None
+    userinfo_endpoint: Optional[str] = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def authorization_response_iss_supported(self) -> bool:
+        """RFC 9207: the provider puts ``iss`` in authorization responses."""
+        return self.raw.get("authorization_response_iss_parameter_supported") is True
+
+
+_OPTIONAL_ENDPOINTS = ("authorization_endpoint", "device_authorization_endpoint", "jwks_uri",
+                       "revocation_endpoint", "end_session_endpoint", "userinfo_endpoint")
+
+
+def parse_metadata(document: Any, authority: Authority) -> ProviderMetadata:
+    """Check a discovery document against ``authority``; raises DiscoveryError naming the fault."""
+    if not isinstance(document, dict):
+        raise DiscoveryError("the OpenID configuration is not a JSON object", authority=authority.url)
+    issuer = document.get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise DiscoveryError("the OpenID configuration has no issuer", authority=authority.url)
+    if not authority.issuer_matches(issuer):
+        raise DiscoveryError(f"the OpenID configuration's issuer {issuer!r} does not match the authority",
+                             authority=authority.url)
+    if "token_endpoint" not in document:
+        raise DiscoveryError("the OpenID configuration has no token_endpoint", authority=authority.url)
+    endpoints: Dict[str, str] = {}
+    for name in ("token_endpoint",) + _OPTIONAL_ENDPOINTS:
+        value = document.get(name)
+        if value is None:
+            continue
+        try:
+            endpoints[name] = check_endpoint_url(value, name)
+        except AuthorityError as exc:
+            raise DiscoveryError(f"the OpenID configuration's {exc}", authority=authority.url) from None
+    return ProviderMetadata(issuer=issuer, raw=dict(document), **endpoints)
+
+
+class Discovery:
+    """Fetches each authority's configuration once per process and shares it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key_locks: Dict[str, threading.Lock] = {}
+        self._metadata: Dict[str, ProviderMetadata] = {}
+
+    def get(self, authority: Authority, transport: Transport) -> ProviderMetadata:
+        url = authority.discovery_url
+        found = self._metadata.get(url)
+        if found is not None:
+            return found
+        with self._lock:
+            key_lock = self._key_locks.setdefault(url, threading.Lock())
+        with key_lock:
+            found = self._metadata.get(url)
+            if found is None:
+                found = self._metadata[url] = fetch_metadata(authority, transport)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._metadata.clear()
+
+
+def fetch_metadata(authority: Authority, transport: Transport) -> ProviderMetadata:
+    """GET and check the authority's OpenID configuration (no memo; see ``Discovery``)."""
+    try:
+        response = transport.get(authority.discovery_url)
+    except TransportError as exc:
+        raise DiscoveryError(f"could not fetch the OpenID configuration: {exc}", authority=authority.url) from None
+    if response.status_code != 200:
+        raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} answered "
+                             f"HTTP {response.status_code}", authority=authority.url)
+    try:
+        document = response.json()
+    except ValueError:
+        raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} is not JSON",
+                             authority=authority.url) from None
+    return parse_metadata(document, authority)
+
+
+#: The process-wide memo every application shares.
+discovery = Discovery()

@@ -1,0 +1,85 @@
+"""nbauth's one error tree.
+
+Every message names what went wrong and where, and never carries a token, code, secret,
+password or assertion: the constructors take only descriptive text.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+
+class NbauthError(Exception):
+    """Base of every error nbauth raises."""
+
+
+class ConfigurationError(NbauthError, ValueError):
+    """An argument given to nbauth is not usable (the message names it)."""
+
+
+class AuthorityError(ConfigurationError):
+    """An authority URL is malformed or not allowed (e.g. http:// on a non-loopback host)."""
+
+
+class TransportError(NbauthError):
+    """The network failed: connection refused or reset, timeout, TLS failure."""
+
+    def __init__(self, message: str, *, url: str = ""):
+        super().__init__(message)
+        self.url = url
+
+
+class DiscoveryError(NbauthError):
+    """The authority's OpenID configuration could not be fetched or is not valid."""
+
+    def __init__(self, message: str, *, authority: str):
+        super().__init__(f"{message} (authority {authority})")
+        self.authority = authority
+
+
+class ProtocolError(NbauthError):
+    """A server answered with something that is not valid OAuth 2.0 / OpenID Connect."""
+
+
+class OAuthError(NbauthError):
+    """The provider answered with an OAuth error (RFC 6749 section 5.2)."""
+
+    def __init__(
+        self,
+        error: str,
+        description: str = "",
+        *,
+        error_codes: Optional[Sequence[int]] = None,
+        correlation_id: Optional[str] = None,
+        status: Optional[int] = None,
+        claims: Optional[str] = None,
+    ):
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+        self.error_codes = list(error_codes or [])
+        self.correlation_id = correlation_id
+        self.status = status
+        self.claims = claims
+
+    def to_result(self) -> dict:
+        """The MSAL-style result dict for this error."""
+        result = {"error": self.error, "error_description": self.description}
+        if self.error_codes:
+            result["error_codes"] = list(self.error_codes)
+        if self.correlation_id:
+            result["correlation_id"] = self.correlation_id
+        if self.claims:
+            result["claims"] = self.claims
+        return result
+
+
+class IdTokenError(NbauthError):
+    """An ID token failed validation (signature, issuer, audience, expiry or nonce)."""
+
+
+class FlowError(NbauthError):
+    """An authorization flow was misused or its response does not match it (e.g. state)."""
+
+
+class InteractionUnavailable(NbauthError):
+    """Sign-in needs a person, and none can be reached here (no notebook, no terminal, or CI)."""

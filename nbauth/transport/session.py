@@ -1,0 +1,145 @@
+"""The transport: timeouts, retries and a User-Agent around ``requests`` or an injected client."""
+from __future__ import annotations
+
+import logging
+import platform
+import threading
+import time
+from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from urllib.parse import urlsplit
+
+from .._version import __version__
+from ..exceptions import TransportError
+from .base import HttpClient, HttpResponse
+from .retry import RetryPolicy, parse_retry_after
+
+logger = logging.getLogger("nbauth.http")
+
+Timeout = Union[float, Tuple[float, float]]
+DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 30.0)
+
+
+def _user_agent() -> str:
+    import requests
+
+    return f"nbauth/{__version__} python/{platform.python_version()} requests/{requests.__version__}"
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when a requests error proves the request never reached the server."""
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        import urllib3.exceptions
+
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    """A short reason for a network failure that cannot echo a request body."""
+    import requests
+
+    for kind, text in ((requests.exceptions.SSLError, "TLS verification failed"),
+                       (requests.exceptions.ConnectTimeout, "connection timed out"),
+                       (requests.exceptions.ReadTimeout, "no answer before the timeout"),
+                       (requests.exceptions.ConnectionError, "connection failed")):
+        if isinstance(exc, kind):
+            return text
+    return type(exc).__name__
+
+
+class Transport:
+    """Sends nbauth's HTTP requests.
+
+    ``http_client`` is MSAL's injectable client (anything with ``get``/``post`` like a
+    ``requests.Session``); by default nbauth makes its own session, which takes proxies and
+    the CA bundle from the environment as requests does.
+    """
+
+    def __init__(self, http_client: Optional[HttpClient] = None, *, timeout: Timeout = DEFAULT_TIMEOUT,
+                 retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.time):
+        self._client = http_client
+        self._own_client = http_client is None
+        self._lock = threading.Lock()
+        self.timeout = timeout
+        self.retry = retry
+        self._sleep = sleep
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"Transport(timeout={self.timeout!r}, retry={self.retry!r})"
+
+    @property
+    def client(self) -> HttpClient:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    import requests
+
+                    session = requests.Session()
+                    session.headers["User-Agent"] = _user_agent()
+                    self._client = session
+        return self._client
+
+    def get(self, url: str, *, headers: Optional[Mapping[str, str]] = None) -> HttpResponse:
+        """GET a public document (discovery, JWKS); always safe to retry."""
+        return self._send("GET", url, headers=headers, repeatable=True)
+
+    def post_form(self, url: str, data: Mapping[str, Any], *, headers: Optional[Mapping[str, str]] = None,
+                  repeatable: bool) -> HttpResponse:
+        """POST a form; ``repeatable`` says whether the server could consume it (see RetryPolicy)."""
+        return self._send("POST", url, data=dict(data), headers=headers, repeatable=repeatable)
+
+    def _send(self, method: str, url: str, *, repeatable: bool, data: Optional[dict] = None,
+              headers: Optional[Mapping[str, str]] = None) -> HttpResponse:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(method, url, data, headers)
+            except TransportError as exc:
+                delay = self.retry.delay_after_error(attempt, sent=not getattr(exc, "never_sent", False),
+                                                     repeatable=repeatable)
+                if delay is None:
+                    raise
+                logger.debug("%s %s failed (%s); retry %d in %.2fs", method, _safe_url(url), exc, attempt, delay)
+            else:
+                retry_after = parse_retry_after(response.header("Retry-After"), self._clock())
+                delay = self.retry.delay_after_status(attempt, response.status_code, retry_after, repeatable)
+                if delay is None:
+                    return response
+                logger.debug("%s %s answered %d; retry %d in %.2fs", method, _safe_url(url),
+                             response.status_code, attempt, delay)
+            self._sleep(delay)
+
+    def _send_once(self, method: str, url: str, data: Optional[dict],
+                   headers: Optional[Mapping[str, str]]) -> HttpResponse:
+        import requests
+
+        kwargs: dict = {"headers": dict(headers or {}), "timeout": self.timeout}
+        if method == "POST":
+            kwargs.update(data=data, allow_redirects=False)
+        try:
+            raw = getattr(self.client, method.lower())(url, **kwargs)
+        except (requests.exceptions.RequestException, OSError) as exc:
+            error = TransportError(f"{method} {_safe_url(url)}: {_describe(exc)}", url=_safe_url(url))
+            error.never_sent = _never_sent(exc)  # type: ignore[attr-defined]
+            raise error from None
+        logger.debug("%s %s -> %s", method, _safe_url(url), raw.status_code)
+        return HttpResponse(status_code=raw.status_code, text=raw.text, url=url, headers=dict(raw.headers or {}))
+
+    def close(self) -> None:
+        """Close the session nbauth made (an injected client is left to its owner)."""
+        if self._own_client and self._client is not None:
+            self._client.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its query string, which could carry a code or a hint."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
