@@ -1,4 +1,43 @@
-"""nbauth: OAuth 2.0 / OpenID Connect tokens for notebooks and scripts."""
-from ._version import __version__
+"""nbauth: OAuth 2.0 / OpenID Connect tokens for notebooks and scripts, with MSAL Python's API.
 
-__all__ = ["__version__"]
+``import nbauth`` is light: the applications, the cache and the notebook sign-in are imported
+on first use (PEP 562), and nothing here imports requests, PyJWT, cryptography or ipywidgets.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+from .exceptions import (
+    AuthorityError, ConfigurationError, DiscoveryError, FlowError, IdTokenError, InteractionUnavailable,
+    NbauthError, OAuthError, ProtocolError, TransportError,
+)
+
+#: Public name -> the module that defines it, imported when the name is first used.
+_LAZY = {
+    "PublicClientApplication": "nbauth.public",
+    "ConfidentialClientApplication": "nbauth.confidential",
+    "TokenCache": "nbauth.cache",
+    "SerializableTokenCache": "nbauth.cache",
+    "PersistedTokenCache": "nbauth.cache",
+    "login": "nbauth.notebook",
+}
+
+__all__ = sorted([
+    "__version__", "AuthorityError", "ConfigurationError", "DiscoveryError", "FlowError", "IdTokenError",
+    "InteractionUnavailable", "NbauthError", "OAuthError", "ProtocolError", "TransportError", *_LAZY,
+])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nbauth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return __all__
