@@ -1,0 +1,163 @@
+"""``TokenCache``: MSAL's in-memory token cache API and semantics, with indexed lookups."""
+from __future__ import annotations
+
+import contextlib
+import threading
+import warnings
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+
+from .._clock import Clock, system_clock
+from ..exceptions import ConfigurationError
+from .index import Section, matches
+from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, check_document,
+                     entries_from_event, entry_key, expires_on)
+
+
+def _scope_list(target: Optional[Iterable[str]]) -> List[str]:
+    if isinstance(target, str):
+        raise ConfigurationError("target must be a list of scopes, not a string")
+    return sorted({scope.lower() for scope in target or ()})
+
+
+class TokenCache:
+    """MSAL's ``TokenCache``: tokens filed by MSAL's schema, searched through an index.
+
+    Thread-safe. ``search`` visits only the entries that share the rarest of the query's field
+    values and scopes, so its cost does not grow with the number of unrelated tokens.
+    """
+
+    CredentialType = CredentialType
+    AuthorityType = AuthorityType
+
+    def __init__(self, *, clock: Clock = system_clock) -> None:
+        self._lock = threading.RLock()
+        self._clock = clock
+        self._sections: Dict[str, Section] = {name: Section() for name in KNOWN_SECTIONS}
+        self._extra_sections: Dict[str, Any] = {}  # sections of other MSAL versions, kept as found
+
+    def __repr__(self) -> str:
+        with self._lock:
+            counts = ", ".join(f"{name}: {len(section)}" for name, section in self._sections.items())
+        return f"<{type(self).__name__} {counts}>"
+
+    def _now(self, now: Optional[float] = None) -> int:
+        return int(self._clock() if now is None else now)
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[None]:
+        """Held around every change; subclasses extend it (e.g. to save the change)."""
+        with self._lock:
+            yield
+
+    def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
+        """The one place entries change: store ``entry`` under ``key``, or remove it if None."""
+        section = self._sections[credential_type]
+        if entry is None:
+            section.pop(key)
+        else:
+            section.put(key, entry)
+
+    def add(self, event: Mapping[str, Any], now: Optional[float] = None) -> None:
+        """Store the tokens of a token event (MSAL's event dict; see ``schema.entries_from_event``)."""
+        with self._editing():
+            for credential_type, entry in entries_from_event(event, self._now(now)):
+                self.modify(credential_type, entry, entry)
+
+    def modify(self, credential_type: str, old_entry: Mapping[str, Any],
+               new_key_value_pairs: Optional[Mapping[str, Any]] = None) -> None:
+        """Update ``old_entry`` with ``new_key_value_pairs``, or remove it when they are None."""
+        key = entry_key(credential_type, old_entry)
+        with self._editing():
+            entry = dict(old_entry, **new_key_value_pairs) if new_key_value_pairs else None
+            self._put(credential_type, key, entry)
+
+    def search(self, credential_type: str, target: Optional[Iterable[str]] = None,
+               query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> Iterator[Entry]:
+        """Copies of the entries that match ``query`` (a sub-dict) and hold every scope of ``target``.
+
+        Expired access tokens met on the way are removed, as MSAL does. Returns a generator over
+        a snapshot, so the caller may change the cache while iterating.
+        """
+        yield from self._matching(credential_type, _scope_list(target), query, now)
+
+    def _matching(self, credential_type: str, scopes: List[str], query: Optional[Mapping[str, Any]],
+                  now: Optional[float]) -> List[Entry]:
+        is_access_token = credential_type == CredentialType.ACCESS_TOKEN
+        with self._lock:
+            section = self._sections.get(credential_type)
+            if section is None:
+                return []
+            when = self._now(now)
+            found, expired = [], []
+            for key in section.candidates(query, scopes):
+                entry = section.entries[key]
+                if is_access_token and expires_on(entry) < when:
+                    expired.append(key)
+                elif matches(entry, query, scopes, isolate=is_access_token):
+                    found.append(dict(entry))
+            if expired:
+                with self._editing():
+                    for key in expired:
+                        self._put(credential_type, key, None)
+            return found
+
+    def find(self, credential_type: str, target: Optional[Iterable[str]] = None,
+             query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> List[Entry]:
+        """Deprecated (as in MSAL): ``list(search(...))``."""
+        warnings.warn("Use list(search(...)) instead to explicitly get a list.", DeprecationWarning,
+                      stacklevel=2)
+        return list(self.search(credential_type, target=target, query=query, now=now))
+
+    def remove_rt(self, rt_item: Mapping[str, Any]) -> None:
+        self._check_type(rt_item, CredentialType.REFRESH_TOKEN)
+        self.modify(CredentialType.REFRESH_TOKEN, rt_item)
+
+    def update_rt(self, rt_item: Mapping[str, Any], new_rt: str) -> None:
+        """Replace a refresh token's secret (after the provider rotated it)."""
+        self._check_type(rt_item, CredentialType.REFRESH_TOKEN)
+        self.modify(CredentialType.REFRESH_TOKEN, rt_item,
+                    {"secret": new_rt, "last_modification_time": str(self._now())})
+
+    def remove_at(self, at_item: Mapping[str, Any]) -> None:
+        self._check_type(at_item, CredentialType.ACCESS_TOKEN)
+        self.modify(CredentialType.ACCESS_TOKEN, at_item)
+
+    def remove_idt(self, idt_item: Mapping[str, Any]) -> None:
+        self._check_type(idt_item, CredentialType.ID_TOKEN)
+        self.modify(CredentialType.ID_TOKEN, idt_item)
+
+    def remove_account(self, account_item: Mapping[str, Any]) -> None:
+        if "authority_type" not in account_item:
+            raise ConfigurationError("remove_account needs an Account entry (it has no authority_type)")
+        self.modify(CredentialType.ACCOUNT, account_item)
+
+    @staticmethod
+    def _check_type(item: Mapping[str, Any], expected: str) -> None:
+        if item.get("credential_type") != expected:
+            raise ConfigurationError(
+                f"expected a {expected} entry, got credential_type {item.get('credential_type')!r}")
+
+    def _get_app_metadata(self, environment: str, client_id: str, default: Any = None) -> Any:
+        """MSAL's private accessor, so that ``msal`` applications can use this cache too."""
+        entry = self._sections[CredentialType.APP_METADATA].get(entry_key(
+            CredentialType.APP_METADATA, {"environment": environment, "client_id": client_id}))
+        return dict(entry) if entry is not None else default
+
+    def _document(self) -> Dict[str, Any]:
+        """The cache as MSAL's JSON document (a deep enough copy to serialize outside the lock)."""
+        with self._lock:
+            document = {name: {key: dict(entry) for key, entry in section.entries.items()}
+                        for name, section in self._sections.items()}
+            document.update(self._extra_sections)
+            return document
+
+    def _load_document(self, document: Any) -> None:
+        """Replace the whole state with a parsed document; ValueError if it is not MSAL's shape."""
+        check_document(document)
+        sections = {name: Section() for name in KNOWN_SECTIONS}
+        for name, section in sections.items():
+            for key, entry in document.get(name, {}).items():
+                section.put(key, dict(entry))
+        with self._lock:
+            self._sections = sections
+            self._extra_sections = {k: v for k, v in document.items() if k not in KNOWN_SECTIONS}

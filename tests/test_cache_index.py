@@ -1,0 +1,82 @@
+"""The index: a cache hit visits the same few entries with 10 tokens as with 10,000."""
+import pytest
+
+import nbauth.cache.store
+from nbauth.cache import CredentialType, TokenCache
+from nbauth.cache.index import Section
+from test_cache_support import NOW, oidc_event
+
+AT, RT, ACCOUNT = CredentialType.ACCESS_TOKEN, CredentialType.REFRESH_TOKEN, CredentialType.ACCOUNT
+
+
+@pytest.fixture
+def visits(monkeypatch):
+    """Counts the entries a search examines (a spy around the real matcher)."""
+    seen = []
+    real = nbauth.cache.store.matches
+
+    def counting(entry, *args, **kwargs):
+        seen.append(entry)
+        return real(entry, *args, **kwargs)
+
+    monkeypatch.setattr(nbauth.cache.store, "matches", counting)
+    return seen
+
+
+def many_users(n):
+    cache = TokenCache(clock=lambda: NOW)
+    for i in range(n):
+        cache.add(oidc_event(f"user-{i}", scopes=("openid", "profile", "offline_access", "api")))
+    return cache
+
+
+def many_resources(n):
+    cache = TokenCache(clock=lambda: NOW)
+    for i in range(n):
+        cache.add(oidc_event("alice", scopes=("openid", "profile", f"api://r{i}/.default")))
+    return cache
+
+
+def silent_lookups(cache, user, scope):
+    """The silent path's searches: the access token, the account, and (on a miss) refresh tokens."""
+    env = {"environment": "127.0.0.1", "client_id": "nbauth-native", "home_account_id": user}
+    ats = list(cache.search(AT, [scope], dict(env, realm="oidc")))
+    accounts = list(cache.search(ACCOUNT, query={"environment": "127.0.0.1", "home_account_id": user}))
+    rts = list(cache.search(RT, query=env))
+    return ats, accounts, rts
+
+
+@pytest.mark.parametrize("build, user, scope", [
+    (many_users, "user-{last}", "api"),                  # many accounts, scopes a superset of those asked
+    (many_resources, "alice", "api://r{last}/.default"),  # one account, many resources
+])
+def test_hit_cost_is_flat_from_10_to_10000_tokens(build, user, scope, visits):
+    costs = {}
+    for n in (10, 10_000):
+        cache = build(n)
+        visits.clear()
+        ats, accounts, rts = silent_lookups(cache, user.format(last=n - 1), scope.format(last=n - 1))
+        assert len(ats) == len(accounts) == 1
+        # One refresh token per account; MSAL's schema keeps one per (account, scopes) granted,
+        # so with many resources every one of them is a genuine match.
+        costs[n] = len(visits) - len(rts)
+    assert costs[10_000] == costs[10] == 2
+
+
+def test_candidates_come_from_the_rarest_posting_set():
+    section = Section()
+    for i in range(1000):
+        section.put(f"k{i}", {"client_id": "common-client", "target": "openid rare" if i == 7 else "openid"})
+    assert section.candidates({"client_id": "common-client"}, ["rare"]) == ["k7"]
+    assert section.candidates({"client_id": "other"}, ["openid"]) == []
+    assert len(section.candidates(None, [])) == 1000  # an unqualified query lists everything
+
+
+def test_index_follows_replacement_and_removal():
+    section = Section()
+    section.put("k", {"client_id": "a", "target": "x y"})
+    section.put("k", {"client_id": "b", "target": "y"})
+    assert section.candidates({"client_id": "a"}, []) == [] and section.candidates({}, ["x"]) == []
+    assert section.candidates({"client_id": "b"}, ["y"]) == ["k"]
+    section.pop("k")
+    assert section.candidates({"client_id": "b"}, []) == [] and section._postings == {}
