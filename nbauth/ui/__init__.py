@@ -1,0 +1,9 @@
+"""Presentation: how a sign-in reaches a person (notebook widget, terminal, or nobody).
+
+Importing this package is light; ``make_presenter`` imports ipywidgets only for the widget.
+"""
+from .base import Presenter
+from .detect import choose, make_presenter
+from .text import FlowState, Status
+
+__all__ = ["FlowState", "Presenter", "Status", "choose", "make_presenter"]

@@ -1,0 +1,152 @@
+"""Sign-in state and the words that describe it, shared by every presenter (pure: ``now`` is passed in).
+
+Provider strings (links, codes, error descriptions) are cleaned of control characters here, so a
+terminal never receives an escape sequence from a provider; HTML escaping is ``markup``'s job.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
+
+from ..authority import is_loopback_host
+
+#: Provider strings longer than this are cut (a description is a sentence, not a page).
+MAX_PROVIDER_TEXT = 300
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
+
+
+class Status(str, Enum):
+    """Where a sign-in stands."""
+
+    WAITING = "waiting"
+    SIGNED_IN = "signed_in"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    SIGN_IN_NEEDED = "sign_in_needed"
+    SIGNED_OUT = "signed_out"
+
+    @property
+    def can_retry(self) -> bool:
+        """A person may start a new sign-in from here (every state but waiting and signed in)."""
+        return self not in (Status.WAITING, Status.SIGNED_IN)
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """What a presenter shows. The link and code are only kept while the status is waiting."""
+
+    status: Status = Status.WAITING
+    verification_uri: str = ""
+    verification_uri_complete: str = ""
+    user_code: str = ""
+    expires_at: float = 0.0
+    detail: str = ""
+    authority: str = ""
+
+    @classmethod
+    def from_flow(cls, flow: Mapping[str, Any], authority: str) -> "FlowState":
+        """The waiting state of an MSAL-style device flow dict (RFC 8628 section 3.2 fields)."""
+        return cls(
+            status=Status.WAITING,
+            verification_uri=clean(flow.get("verification_uri") or flow.get("verification_url")),
+            verification_uri_complete=clean(flow.get("verification_uri_complete")),
+            user_code=clean(flow.get("user_code")),
+            expires_at=float(flow.get("expires_at") or 0.0),
+            authority=clean(authority),
+        )
+
+    def settle(self, status: Status, detail: str = "") -> "FlowState":
+        """This state moved to ``status``; leaving waiting drops the link and the code."""
+        if status is Status.WAITING:
+            return replace(self, detail=clean(detail))
+        return FlowState(status=status, detail=clean(detail), authority=self.authority)
+
+
+def clean(text: Any) -> str:
+    """A provider string made safe to print: no control or bidi characters, bounded length."""
+    if text is None:
+        return ""
+    text = _CONTROL.sub(" ", str(text)).strip()
+    return text if len(text) <= MAX_PROVIDER_TEXT else text[:MAX_PROVIDER_TEXT - 1] + "\u2026"
+
+
+def safe_url(url: str) -> Optional[str]:
+    """``url`` when it may be offered as a link: https, or http on a loopback host; else None."""
+    if not url or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
+        return url
+    return None
+
+
+def verification_link(state: FlowState) -> str:
+    """The address to open: the complete URI (code filled in) when it is a safe link."""
+    if state.verification_uri_complete and safe_url(state.verification_uri_complete):
+        return state.verification_uri_complete
+    return state.verification_uri or state.verification_uri_complete
+
+
+def code_prefilled(state: FlowState) -> bool:
+    """The link to open already carries the code (the person only checks it)."""
+    return bool(state.verification_uri_complete) and verification_link(state) == state.verification_uri_complete
+
+
+def remaining(expires_at: float, now: float) -> str:
+    """Time left as ``m:ss`` (``0:00`` once past)."""
+    seconds = max(0, int(expires_at - now + 0.5))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def instruction(state: FlowState) -> str:
+    """The sentence that tells the person what to do with the link and the code."""
+    verb = "check" if code_prefilled(state) else "enter"
+    return f"To sign in, open {verification_link(state)} and {verb} the code {state.user_code}"
+
+
+def expiry(expires_at: float, now: Optional[float]) -> str:
+    """``in m:ss`` counted from ``now``, or the clock time ``at HH:MM:SS ZONE`` for static output."""
+    if now is not None:
+        return f"in {remaining(expires_at, now)}"
+    return "at " + time.strftime("%H:%M:%S %Z", time.localtime(expires_at)).strip()
+
+
+def status_line(state: FlowState, now: Optional[float] = None) -> str:
+    """One line saying where the sign-in stands (while waiting: when the code expires, if known)."""
+    status, detail = state.status, state.detail
+    if status is Status.WAITING:
+        left = f"; the code expires {expiry(state.expires_at, now)}" if state.expires_at else ""
+        return f"Waiting for you to sign in{left}."
+    if status is Status.SIGNED_IN:
+        where = f" at {state.authority}" if state.authority else ""
+        return f"Signed in as {detail or 'an unnamed account'}{where}. Tokens refresh automatically."
+    return _ENDINGS[status] + (f": {detail}" if detail else "") + "."
+
+
+_ENDINGS = {
+    Status.DENIED: "Sign-in was denied",
+    Status.EXPIRED: "The code expired before sign-in; sign in again for a new code",
+    Status.CANCELLED: "Sign-in cancelled",
+    Status.ERROR: "Sign-in failed",
+    Status.SIGN_IN_NEEDED: "Sign-in needed",
+    Status.SIGNED_OUT: "Signed out",
+}
+
+
+def message(state: FlowState, now: Optional[float] = None) -> str:
+    """The whole message as plain text: the instruction while waiting, then the status line."""
+    line = status_line(state, now)
+    return f"{instruction(state)}\n{line}" if state.status is Status.WAITING else line
