@@ -83,3 +83,10 @@ class FlowError(NbauthError):
 
 class InteractionUnavailable(NbauthError):
     """Sign-in needs a person, and none can be reached here (no notebook, no terminal, or CI)."""
+
+
+class CacheWarning(UserWarning):
+    """The token cache file was damaged, unsafe, locked or unwritable, and nbauth carried on.
+
+    The message names the file and what was done (e.g. where a damaged file was moved).
+    """
