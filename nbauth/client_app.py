@@ -1,0 +1,332 @@
+"""``ClientApplication``: what MSAL's public and confidential applications share.
+
+Accounts, silent acquisition (cache first, then a refresh token) and the one internal path
+every grant takes: send it, verify the ID token, file the response in the cache, and shape
+MSAL's result dict. Inside, failures are exceptions; ``errors_as_results`` turns the OAuth and
+ID-token ones into MSAL's ``{"error": ...}`` dicts at the public methods, in one place.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
+
+from . import token_endpoint
+from ._clock import Clock, system_clock
+from ._redact import RedactedDict
+from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
+from .cache.schema import environment_and_realm
+from .exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
+from .protocol import scopes as scope_rules
+from .protocol.client_auth import ClientAuth, PublicClientAuth
+from .protocol.idtoken_claims import check_id_token_claims
+from .protocol.lifecycle import TokenState, entry_state
+from .protocol.oauth2 import Grant, merge_claims, refresh_token_grant
+from .transport import Transport
+from .transport.session import DEFAULT_TIMEOUT
+
+logger = logging.getLogger("nbauth")
+
+TOKEN_SOURCE_IDP = "identity_provider"
+TOKEN_SOURCE_CACHE = "cache"
+#: Account entries MSAL lists (its other authority types belong to brokers and Cloud Shell).
+_ACCOUNT_AUTHORITY_TYPES = ("MSSTS", "ADFS")
+#: What may go wrong when refreshing, yet leaves a still-valid cached token usable.
+_REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
+#: MSAL options nbauth does not implement, refused unless left at MSAL's default.
+_UNSUPPORTED_OPTIONS = {"verify": True, "proxies": None, "azure_region": None, "allow_broker": None}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def errors_as_results(method: F) -> F:
+    """MSAL's edge: the provider's errors and rejected ID tokens become ``{"error": ...}``
+    dicts; misuse and network failures stay exceptions, as they do in MSAL."""
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except OAuthError as exc:
+            return RedactedDict(exc.to_result())
+        except IdTokenError as exc:
+            return RedactedDict(error="invalid_id_token", error_description=str(exc))
+    return wrapper  # type: ignore[return-value]
+
+
+def _check_exclude_scopes(exclude_scopes: Optional[List[str]]) -> frozenset:
+    if exclude_scopes is not None and not isinstance(exclude_scopes, list):
+        raise ConfigurationError("exclude_scopes must be a list of scope strings")
+    excluded = frozenset(s.lower() for s in scope_rules.normalize(exclude_scopes or [], "exclude_scopes"))
+    if "openid" in excluded:
+        raise ConfigurationError("exclude_scopes cannot exclude openid")
+    return excluded
+
+
+def _refuse_unsupported(options: Dict[str, Any]) -> None:
+    for name, value in options.items():
+        if value != _UNSUPPORTED_OPTIONS[name]:
+            raise ConfigurationError(f"nbauth does not support MSAL's {name} option"
+                                     + (" (pass http_client= a configured requests.Session)"
+                                        if name in ("verify", "proxies") else ""))
+
+
+class ClientApplication:
+    """The base of ``PublicClientApplication`` and ``ConfidentialClientApplication``.
+
+    Takes MSAL's constructor options and does no I/O: the provider's configuration is
+    discovered on first use (once per process per authority). ``clock`` is the time source
+    (seconds since the epoch) for token lifetimes, injectable for tests.
+    """
+
+    def __init__(self, client_id: str, client_credential: Any = None, authority: Optional[str] = None,
+                 validate_authority: bool = True, token_cache: Any = None, http_client: Any = None,
+                 verify: Any = True, proxies: Any = None, timeout: Any = None, client_claims: Any = None,
+                 app_name: Optional[str] = None, app_version: Optional[str] = None,
+                 client_capabilities: Optional[Sequence[str]] = None, azure_region: Any = None,
+                 exclude_scopes: Optional[List[str]] = None, http_cache: Any = None,
+                 instance_discovery: Optional[bool] = None, allow_broker: Any = None,
+                 enable_pii_log: Any = None, oidc_authority: Optional[str] = None, *,
+                 clock: Clock = system_clock):
+        if not isinstance(client_id, str) or not client_id:
+            raise ConfigurationError("client_id must be a non-empty string")
+        _refuse_unsupported({"verify": verify, "proxies": proxies, "azure_region": azure_region,
+                             "allow_broker": allow_broker})
+        self.client_id = client_id
+        self.client_credential = client_credential
+        self.client_claims = client_claims
+        self.authority: Authority = parse_authority(authority, oidc_authority=oidc_authority)
+        self.validate_authority = validate_authority
+        self._instance_discovery = instance_discovery
+        self._clock = clock
+        if token_cache is None:
+            from .cache import TokenCache
+
+            token_cache = TokenCache(clock=clock)
+        self.token_cache = token_cache
+        self.http_client = http_client
+        self._transport = Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock)
+        self._client_capabilities = list(client_capabilities or [])
+        self._exclude_scopes = _check_exclude_scopes(exclude_scopes)
+        self._client_auth: ClientAuth = self._make_client_auth(client_credential)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self.authority.url!r})"
+
+    def _make_client_auth(self, client_credential: Any) -> ClientAuth:
+        """How this application authenticates at the token endpoint (overridden by subclasses)."""
+        return PublicClientAuth(self.client_id)
+
+    # ---- where to talk to ------------------------------------------------------------------
+    def _authority_for(self, authority: Optional[str]) -> Authority:
+        if authority is None:
+            return self.authority
+        if self.authority.kind == "oidc":
+            return parse_authority(oidc_authority=authority)
+        return parse_authority(authority)
+
+    def _metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
+        return discovery.get(authority or self.authority, self._transport)
+
+    @staticmethod
+    def _environment(authority: Authority) -> str:
+        """The cache's environment for an authority: its host, as MSAL files it."""
+        return environment_and_realm(authority.url)[0] or authority.instance
+
+    def _environments(self, authority: Authority) -> List[str]:
+        """The authority's environment, then its Entra aliases (unless instance discovery is off)."""
+        home = self._environment(authority)
+        if not authority.is_entra or self._instance_discovery is False:
+            return [home]
+        return [home] + sorted(entra_aliases(home) - {home})
+
+    def _request_extras(self, claims_challenge: Optional[str] = None) -> Dict[str, Any]:
+        """Form fields every user grant carries: claims, and Entra's client_info request."""
+        return {"claims": merge_claims(self._client_capabilities, claims_challenge),
+                "client_info": "1" if self.authority.is_entra else None}
+
+    def _requested_scopes(self, scopes: Iterable[str]) -> List[str]:
+        return scope_rules.decorate(scopes, self._exclude_scopes)
+
+    # ---- the one path every grant takes -----------------------------------------------------
+    def _redeem(self, grant: Grant, scopes: Sequence[str], *, nonce: Optional[str] = None,
+                claims_challenge: Optional[str] = None, authority: Optional[Authority] = None,
+                refreshing: Optional[dict] = None) -> RedactedDict:
+        """Send ``grant``, verify its ID token, cache the response, return MSAL's result.
+
+        ``refreshing`` is the cache's refresh-token entry being redeemed: its rotated successor
+        is written over it, and no account is created (a concurrent remove_account wins).
+        Raises OAuthError / IdTokenError / ProtocolError / TransportError; nothing is cached
+        from a response that fails.
+        """
+        authority = authority or self.authority
+        metadata = self._metadata(authority)
+        response = token_endpoint.redeem(self._transport, metadata.token_endpoint, grant, self._client_auth,
+                                         extra=self._request_extras(claims_challenge))
+        now = self._clock()
+        claims = self._verified_id_token_claims(response, metadata, nonce, now)
+        granted = scope_rules.granted(response.get("scope"), scopes)
+        self._store(grant, response, claims, granted, metadata, authority, refreshing, now)
+        return self._result(response, claims, granted, now)
+
+    def _verified_id_token_claims(self, response: dict, metadata: ProviderMetadata, nonce: Optional[str],
+                                  now: float) -> Optional[dict]:
+        if "id_token" not in response:
+            return None
+        if not metadata.jwks_uri:
+            raise IdTokenError("the provider publishes no jwks_uri, so its ID tokens cannot be verified")
+        from .jwks import verify_signature  # PyJWT and cryptography load only when a token arrives
+
+        claims = verify_signature(response["id_token"], metadata.jwks_uri, self._transport)
+        check_id_token_claims(claims, issuer=metadata.issuer, client_id=self.client_id, now=now, nonce=nonce)
+        return claims
+
+    def _store(self, grant: Grant, response: dict, claims: Optional[dict], granted: List[str],
+               metadata: ProviderMetadata, authority: Authority, refreshing: Optional[dict], now: float) -> None:
+        event = {
+            "client_id": self.client_id, "scope": granted, "token_endpoint": metadata.token_endpoint,
+            "environment": self._environment(authority), "grant_type": grant.grant_type, "params": {},
+            "response": dict(response, id_token_claims=claims) if claims else dict(response),
+            "data": {k: v for k, v in grant.params.items() if k == "username"},
+        }
+        if refreshing is None:
+            self.token_cache.add(event, now=now)
+            return
+        rotated = event["response"].pop("refresh_token", None)
+        self.token_cache.add(dict(event, skip_account_creation=True), now=now)
+        if rotated and rotated != refreshing.get("secret"):
+            self.token_cache.update_rt(refreshing, rotated)
+
+    @staticmethod
+    def _result(response: dict, claims: Optional[dict], granted: List[str], now: float) -> RedactedDict:
+        result = RedactedDict(response)
+        if "refresh_in" in result:
+            result["refresh_on"] = int(now + result.pop("refresh_in"))
+        result["scope"] = " ".join(granted)
+        if claims is not None:
+            result["id_token_claims"] = claims
+        result["token_source"] = TOKEN_SOURCE_IDP
+        return result
+
+    # ---- accounts ---------------------------------------------------------------------------
+    def get_accounts(self, username: Optional[str] = None) -> List[dict]:
+        """The accounts signed in before (in the cache), optionally only ``username``'s."""
+        for environment in self._environments(self.authority):
+            accounts: Dict[str, dict] = {}
+            for entry in self.token_cache.search(self.token_cache.CredentialType.ACCOUNT,
+                                                 query={"environment": environment}):
+                if entry.get("authority_type") in _ACCOUNT_AUTHORITY_TYPES:
+                    accounts.setdefault(entry.get("home_account_id"), _public_account(entry))
+            if accounts:
+                break
+        wanted = username.lower() if username else None
+        return [a for a in accounts.values() if wanted is None or (a.get("username") or "").lower() == wanted]
+
+    def remove_account(self, account: dict) -> None:
+        """Sign ``account`` out of this application and forget it: its refresh tokens, access
+        tokens, ID tokens and account entries go from the cache."""
+        cache, types = self.token_cache, self.token_cache.CredentialType
+        owned = {"environment": account["environment"], "home_account_id": account["home_account_id"]}
+        for entry in list(cache.search(types.REFRESH_TOKEN, query=dict(owned, client_id=self.client_id))):
+            cache.remove_rt(entry)
+        for kind, remove in ((types.ACCESS_TOKEN, cache.remove_at), (types.ID_TOKEN, cache.remove_idt),
+                             (types.ACCOUNT, cache.remove_account)):
+            for entry in list(cache.search(kind, query=owned)):
+                remove(entry)
+
+    # ---- silent acquisition -----------------------------------------------------------------
+    def acquire_token_silent(self, scopes: List[str], account: Optional[dict], authority: Optional[str] = None,
+                             force_refresh: bool = False, claims_challenge: Optional[str] = None,
+                             **kwargs: Any) -> Optional[dict]:
+        """A token from the cache or by a cached refresh token, or None (errors included)."""
+        result = self.acquire_token_silent_with_error(scopes, account, authority=authority,
+                                                      force_refresh=force_refresh,
+                                                      claims_challenge=claims_challenge, **kwargs)
+        return result if result and "error" not in result else None
+
+    @errors_as_results
+    def acquire_token_silent_with_error(self, scopes: List[str], account: Optional[dict],
+                                        authority: Optional[str] = None, force_refresh: bool = False,
+                                        claims_challenge: Optional[str] = None, **kwargs: Any) -> Optional[dict]:
+        """A token without user interaction: a cached access token for ``scopes`` if it is
+        fresh; else one redeemed with the account's refresh token (a token due for refresh but
+        still valid is returned if that fails). None when the cache has nothing for the account.
+        """
+        if not account:
+            return None
+        requested = self._requested_scopes(scopes)
+        target = self._authority_for(authority)
+        cached = None
+        if not (force_refresh or claims_challenge):
+            cached = self._cached_access_token(scope_rules.reportable(requested), account, target)
+            if cached is not None and cached[0] is TokenState.FRESH:
+                return cached[1]
+        fallback = cached[1] if cached is not None else None
+        try:
+            refreshed = self._refresh_with_cached_rt(requested, account, target, claims_challenge)
+        except _REFRESH_FAILURES as exc:
+            if fallback is None:
+                raise
+            logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
+            return fallback
+        return refreshed or fallback
+
+    def _cached_access_token(self, scopes: List[str], account: dict,
+                             authority: Authority) -> Optional[Tuple[TokenState, RedactedDict]]:
+        """The best usable cached access token: a fresh one, else one due for refresh."""
+        query = {"client_id": self.client_id, "environment": self._environment(authority),
+                 "realm": environment_and_realm(self._metadata(authority).token_endpoint)[1],
+                 "home_account_id": account.get("home_account_id")}
+        now = self._clock()
+        due = None
+        for entry in self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,
+                                             query=query, now=now):
+            state = entry_state(entry, now)
+            if state is TokenState.FRESH:
+                return state, _cached_result(entry, now)
+            if state is TokenState.REFRESH_DUE and due is None:
+                due = state, _cached_result(entry, now)
+        return due
+
+    def _refresh_with_cached_rt(self, scopes: List[str], account: dict, authority: Authority,
+                                claims_challenge: Optional[str]) -> Optional[RedactedDict]:
+        """Redeem the account's refresh tokens, newest first; None when it has none."""
+        query = {"environment": self._environment(authority), "client_id": self.client_id,
+                 "home_account_id": account.get("home_account_id")}
+        entries = sorted(self.token_cache.search(self.token_cache.CredentialType.REFRESH_TOKEN, query=query),
+                         key=lambda e: int(e.get("last_modification_time") or 0), reverse=True)
+        failure: Optional[OAuthError] = None
+        for entry in entries:
+            try:
+                return self._redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
+                                    claims_challenge=claims_challenge, refreshing=entry)
+            except OAuthError as exc:  # e.g. revoked; an older refresh token may still work
+                failure = exc
+        if failure is not None:
+            raise failure
+        return None
+
+    @errors_as_results
+    def acquire_token_by_refresh_token(self, refresh_token: str, scopes: List[str], **kwargs: Any) -> dict:
+        """Redeem a refresh token obtained elsewhere (e.g. migrated from another library);
+        the tokens it yields, a rotated refresh token included, go into the cache."""
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise ConfigurationError("refresh_token must be a non-empty string")
+        requested = self._requested_scopes(scopes)
+        return self._redeem(refresh_token_grant(refresh_token, requested), requested)
+
+
+def _public_account(entry: dict) -> dict:
+    """The account fields MSAL's get_accounts returns."""
+    keys = ("home_account_id", "environment", "username", "account_source", "authority_type",
+            "local_account_id", "realm")
+    return {k: entry.get(k) for k in keys}
+
+
+def _cached_result(entry: dict, now: float) -> RedactedDict:
+    """MSAL's result for an access token served from the cache."""
+    result = RedactedDict(access_token=entry["secret"], token_type=entry.get("token_type") or "Bearer",
+                          expires_in=int(float(entry["expires_on"]) - now), scope=entry.get("target", ""),
+                          token_source=TOKEN_SOURCE_CACHE)
+    if entry.get("refresh_on"):
+        result["refresh_on"] = int(float(entry["refresh_on"]))
+    return result

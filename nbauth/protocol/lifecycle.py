@@ -1,0 +1,54 @@
+"""When a cached access token is served, refreshed early, or treated as expired.
+
+MSAL treats any token with under five minutes left as expired, so a token issued for five
+minutes is never served from its cache. Here the margin is a tenth of the token's lifetime,
+at most five minutes: a 5-minute token is served for 4.5 minutes, a 1-hour token for 55.
+``refresh_on`` (from the provider's ``refresh_in``) asks for an early refresh while the token
+is still good, so a failed refresh can fall back to it.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any, Mapping, Optional
+
+MAX_MARGIN = 300.0
+MARGIN_FRACTION = 0.1
+
+
+class TokenState(enum.Enum):
+    FRESH = "fresh"
+    REFRESH_DUE = "refresh_due"
+    EXPIRED = "expired"
+
+
+def expiry_margin(lifetime: float) -> float:
+    """Seconds before expiry from which a token of this lifetime counts as expired."""
+    return min(MAX_MARGIN, max(0.0, lifetime) * MARGIN_FRACTION)
+
+
+def token_state(expires_on: float, now: float, *, cached_at: Optional[float] = None,
+                refresh_on: Optional[float] = None) -> TokenState:
+    """The state of a token at ``now``; without ``cached_at`` the lifetime is taken as long."""
+    margin = MAX_MARGIN if cached_at is None else expiry_margin(expires_on - cached_at)
+    if now >= expires_on - margin:
+        return TokenState.EXPIRED
+    if refresh_on is not None and now >= refresh_on:
+        return TokenState.REFRESH_DUE
+    return TokenState.FRESH
+
+
+def _seconds(entry: Mapping[str, Any], name: str) -> Optional[float]:
+    value = entry.get(name)
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def entry_state(entry: Mapping[str, Any], now: float) -> TokenState:
+    """The state of an access-token cache entry (MSAL's schema: times as strings)."""
+    expires_on = _seconds(entry, "expires_on")
+    if expires_on is None:
+        return TokenState.EXPIRED
+    return token_state(expires_on, now, cached_at=_seconds(entry, "cached_at"),
+                       refresh_on=_seconds(entry, "refresh_on"))

@@ -1,0 +1,215 @@
+"""``PublicClientApplication``: MSAL's API for apps that hold no secret (notebooks, scripts).
+
+Sign-in by device code (RFC 8628), by browser with PKCE and a loopback redirect (RFC 8252), or
+by username and password; then ``acquire_token_silent`` from ``ClientApplication``.
+
+A device flow is cancelled from any thread with :func:`cancel_device_flow` (MSAL's way, setting
+``flow["expires_at"] = 0``, also works, noticed within a second).
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import webbrowser
+from typing import Any, Callable, Dict, List, Optional
+from urllib.parse import quote
+
+from ._redact import RedactedDict
+from .client_app import ClientApplication, errors_as_results
+from .exceptions import ConfigurationError, OAuthError
+from .loopback import LoopbackListener
+from .protocol import scopes as scope_rules
+from .protocol.authcode import code_from_redirect, new_authorization_request
+from .protocol.device import after_poll, cancelled_error, expired_error, has_expired, parse_device_authorization
+from .protocol.oauth2 import (authorization_code_grant, device_code_grant, merge_claims, parse_json_object,
+                              password_grant)
+from .token_endpoint import send_authenticated
+
+logger = logging.getLogger("nbauth")
+
+#: Longest single wait between device-code polls, so MSAL-style exit conditions are re-read.
+_TICK = 1.0
+_BROKER_OPTIONS = ("enable_broker_on_windows", "enable_broker_on_mac", "enable_broker_on_linux",
+                   "enable_broker_on_wsl")
+
+_polls_lock = threading.Lock()
+_polls: Dict[str, threading.Event] = {}  # device_code -> the event its poller waits on
+
+
+def cancel_device_flow(flow: Dict[str, Any]) -> None:
+    """Stop ``acquire_token_by_device_flow(flow)`` promptly, from any thread.
+
+    The poller returns an ``authorization_pending`` error result saying it was cancelled.
+    """
+    flow["expires_at"] = 0
+    with _polls_lock:
+        event = _polls.get(flow.get("device_code", ""))
+    if event is not None:
+        event.set()
+
+
+class PublicClientApplication(ClientApplication):
+    """MSAL's ``PublicClientApplication`` against Entra ID or any OpenID provider."""
+
+    def __init__(self, client_id: str, client_credential: None = None, **kwargs: Any):
+        if client_credential is not None:
+            raise ConfigurationError("a public client has no client_credential; "
+                                     "use ConfidentialClientApplication for one that does")
+        for name in _BROKER_OPTIONS:
+            if kwargs.pop(name, None):
+                raise ConfigurationError(f"nbauth does not support MSAL's {name} (no broker)")
+        super().__init__(client_id, **kwargs)
+
+    # ---- device code ------------------------------------------------------------------------
+    @errors_as_results
+    def initiate_device_flow(self, scopes: Optional[List[str]] = None, *, claims_challenge: Optional[str] = None,
+                             **kwargs: Any) -> RedactedDict:
+        """Start a device-code sign-in: the flow dict has ``user_code``, ``verification_uri``,
+        ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does."""
+        requested = self._requested_scopes(scopes or [])
+        metadata = self._metadata()
+        if not metadata.device_authorization_endpoint:
+            raise ConfigurationError(f"the provider at {self.authority.url} offers no device code sign-in "
+                                     "(no device_authorization_endpoint)")
+        data = {"scope": " ".join(requested)}
+        claims = merge_claims(self._client_capabilities, claims_challenge)
+        if claims:
+            data["claims"] = claims
+        response = send_authenticated(self._transport, metadata.device_authorization_endpoint, data,
+                                      self._client_auth, token_endpoint=metadata.token_endpoint, repeatable=True)
+        flow = parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
+                                          self._clock())
+        return RedactedDict(flow, scope=requested)
+
+    @errors_as_results
+    def acquire_token_by_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str] = None, *,
+                                     exit_condition: Optional[Callable[[dict], bool]] = None,
+                                     **kwargs: Any) -> RedactedDict:
+        """Poll until the person signs in, refuses, the code expires, or the flow is cancelled.
+
+        ``flow`` is updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
+        ``exit_condition(flow)`` is checked between polls (default: the flow has expired).
+        """
+        if not isinstance(flow, dict) or not flow.get("device_code"):
+            raise ConfigurationError("flow must be a dict from initiate_device_flow() with a device_code")
+        stop = exit_condition or (lambda f: f.get("expires_at", 0) < self._clock())
+        cancel = threading.Event()
+        with _polls_lock:
+            _polls[flow["device_code"]] = cancel
+        try:
+            return self._poll_device_flow(flow, claims_challenge, stop, cancel)
+        finally:
+            with _polls_lock:
+                if _polls.get(flow["device_code"]) is cancel:
+                    del _polls[flow["device_code"]]
+
+    def _poll_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str],
+                          stop: Callable[[dict], bool], cancel: threading.Event) -> RedactedDict:
+        scopes = flow.get("scope") or self._requested_scopes([])
+        grant = device_code_grant(flow["device_code"])
+        while True:
+            polled_at = flow["latest_attempt_at"] = self._clock()
+            try:
+                return self._redeem(grant, scopes, claims_challenge=claims_challenge)
+            except OAuthError as exc:
+                step = after_poll(exc.error, int(flow.get("interval", 5)))
+                flow["interval"] = step.interval
+                if not step.keep_polling:
+                    raise
+                pending = exc
+            verdict = self._wait_between_polls(flow, polled_at, stop, cancel, pending)
+            if verdict is not None:
+                raise verdict
+
+    def _wait_between_polls(self, flow: Dict[str, Any], polled_at: float, stop: Callable[[dict], bool],
+                            cancel: threading.Event, pending: OAuthError) -> Optional[OAuthError]:
+        """Wait until the next poll is due (None), or the error that ends the flow."""
+        while True:
+            if cancel.is_set() or flow.get("expires_at", 0) <= 0:
+                return cancelled_error()
+            now = self._clock()
+            if has_expired(flow["expires_at"], now):
+                return expired_error()
+            if stop(flow):
+                return pending
+            delay = polled_at + flow["interval"] - now
+            if delay <= 0:
+                return None
+            cancel.wait(min(delay, _TICK))
+
+    # ---- browser (authorization code + PKCE, loopback redirect) ------------------------------
+    @errors_as_results
+    def acquire_token_interactive(
+        self, scopes: List[str], prompt: Optional[str] = None, login_hint: Optional[str] = None,
+        domain_hint: Optional[str] = None, claims_challenge: Optional[str] = None, timeout: Optional[float] = None,
+        port: Optional[int] = None, extra_scopes_to_consent: Optional[List[str]] = None,
+        max_age: Optional[int] = None, parent_window_handle: Any = None,
+        on_before_launching_ui: Optional[Callable[..., Any]] = None, auth_scheme: Any = None, *,
+        success_template: Optional[str] = None, error_template: Optional[str] = None,
+        redirect_uri: Optional[str] = None, open_browser: Optional[Callable[[str], Any]] = None,
+        **kwargs: Any,
+    ) -> RedactedDict:
+        """Sign in through a browser: open the provider's page, wait for its redirect to a
+        listener on 127.0.0.1, then redeem the code (PKCE S256; ``state`` and ``nonce`` checked).
+
+        ``timeout`` (seconds, None: no limit) bounds the wait. The link is also printed, for a
+        browser elsewhere. nbauth additions: ``redirect_uri`` (a loopback URI registered for the
+        app; default MSAL's ``http://localhost``) and ``open_browser`` (default ``webbrowser.open``).
+        """
+        if auth_scheme is not None:
+            raise ConfigurationError("nbauth does not support auth_scheme (proof-of-possession tokens)")
+        requested = self._requested_scopes(scopes)
+        metadata = self._metadata()
+        if not metadata.authorization_endpoint:
+            raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
+        state = secrets.token_urlsafe(24)
+        with LoopbackListener(state, redirect_uri=redirect_uri, port=port, success_template=success_template,
+                              error_template=error_template) as listener:
+            request = new_authorization_request(
+                metadata.authorization_endpoint, self.client_id, listener.redirect_uri,
+                requested + scope_rules.normalize(extra_scopes_to_consent or [], "extra_scopes_to_consent"),
+                prompt=prompt, login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
+                claims=merge_claims(self._client_capabilities, claims_challenge), state=state)
+            _launch_browser(request.url, open_browser or webbrowser.open, on_before_launching_ui)
+            params = listener.wait(timeout)
+        code = code_from_redirect(params, request, issuer=metadata.issuer,
+                                  issuer_required=metadata.authorization_response_iss_supported)
+        grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
+        return self._redeem(grant, requested, nonce=request.nonce, claims_challenge=claims_challenge)
+
+    # ---- username and password ----------------------------------------------------------------
+    @errors_as_results
+    def acquire_token_by_username_password(self, username: str, password: str, scopes: List[str],
+                                           claims_challenge: Optional[str] = None, **kwargs: Any) -> RedactedDict:
+        """The resource-owner password grant (only for providers and accounts that allow it)."""
+        if not isinstance(username, str) or not username or not isinstance(password, str):
+            raise ConfigurationError("username and password must be strings")
+        requested = self._requested_scopes(scopes)
+        if self.authority.kind == "entra":
+            self._refuse_federated_account(username)
+        return self._redeem(password_grant(username, password, requested), requested,
+                            claims_challenge=claims_challenge)
+
+    def _refuse_federated_account(self, username: str) -> None:
+        """Entra's user-realm lookup: a federated account signs in at its own identity provider
+        (WS-Trust), which nbauth does not speak, so refuse it with a clear message."""
+        response = self._transport.get(f"https://{self.authority.instance}/common/userrealm/"
+                                       f"{quote(username, safe='@')}?api-version=1.0",
+                                       headers={"Accept": "application/json"})
+        realm = parse_json_object(response, "user realm endpoint") if response.status_code != 404 else {}
+        if realm.get("account_type") == "Federated":
+            raise ConfigurationError(f"{username}'s organisation signs in through its own federated identity "
+                                     "provider; use the device code or interactive sign-in instead")
+
+
+def _launch_browser(url: str, open_browser: Callable[[str], Any],
+                    on_before_launching_ui: Optional[Callable[..., Any]]) -> None:
+    """Open the sign-in page and print its link, for a person whose browser is elsewhere."""
+    if on_before_launching_ui is not None:
+        on_before_launching_ui(ui="browser")
+    print(f"To sign in, open this link in a browser (one may have opened already):\n{url}", flush=True)
+    try:
+        open_browser(url)
+    except webbrowser.Error as exc:
+        logger.info("could not open a browser (%s); the link is printed above", exc)
