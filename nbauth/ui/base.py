@@ -15,12 +15,15 @@ class Presenter(abc.ABC):
 
     The flow calls ``ready`` before asking the provider for a code, ``show`` with each new code,
     ``update`` when the status changes while waiting, and ``finish`` with the final state. The
-    person's requests come back through ``cancel_event`` (polling stops when it is set) and the
-    ``on_retry`` / ``on_sign_out`` actions, which presenters with buttons call.
+    person's requests come back through ``cancel_event`` (set on cancel, and ``on_cancel`` is
+    called so the flow can stop polling at once) and the ``on_retry`` / ``on_sign_out`` actions,
+    which presenters with buttons call.
     """
 
-    def __init__(self, *, on_retry: Optional[Action] = None, on_sign_out: Optional[Action] = None):
+    def __init__(self, *, on_cancel: Optional[Action] = None, on_retry: Optional[Action] = None,
+                 on_sign_out: Optional[Action] = None):
         self.cancel_event = threading.Event()
+        self.on_cancel = on_cancel
         self.on_retry = on_retry
         self.on_sign_out = on_sign_out
 
@@ -43,6 +46,8 @@ class Presenter(abc.ABC):
     def cancel(self) -> None:
         """Stop the pending sign-in (what a Cancel button or Ctrl-C does)."""
         self.cancel_event.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
 
     @abc.abstractmethod
     def render(self, state: FlowState) -> None:

@@ -63,11 +63,12 @@ def isatty(stream: Any) -> bool:
         return False
 
 
-def make_presenter(ui: Optional[str] = None, *, on_retry: Optional[Action] = None,
-                   on_sign_out: Optional[Action] = None, **detect: Any) -> Presenter:
+def make_presenter(ui: Optional[str] = None, *, on_cancel: Optional[Action] = None,
+                   on_retry: Optional[Action] = None, on_sign_out: Optional[Action] = None,
+                   **detect: Any) -> Presenter:
     """The presenter for this process (see ``choose``); imports only the one it needs."""
     choice = choose(ui, **detect)
-    actions = {"on_retry": on_retry, "on_sign_out": on_sign_out}
+    actions = {"on_cancel": on_cancel, "on_retry": on_retry, "on_sign_out": on_sign_out}
     if choice.kind == "widget":
         from .widget import WidgetPresenter
 

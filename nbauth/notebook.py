@@ -1,0 +1,235 @@
+"""The notebook entry point: ``nbauth.login(...)`` returns at once with a ``SignIn`` handle.
+
+A silent sign-in from the per-user cache comes first (nothing is shown then); otherwise the device
+code is shown by the presenter for this process (widget, terminal, or an error where nobody can
+be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
+"""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from ._clock import Clock, system_clock
+from .authority import parse_authority
+from .exceptions import FlowError, NbauthError, OAuthError
+from .protocol.device import Poll, after_poll
+from .revocation import revoke_refresh_tokens
+from .ui import FlowState, Presenter, Status, make_presenter
+from .ui.text import remaining
+
+if TYPE_CHECKING:
+    from .public import PublicClientApplication
+
+#: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
+CANCEL_JOIN_SECONDS = 10.0
+
+
+class SignIn:
+    """One account's sign-in, for notebooks and scripts.
+
+    ``token()`` gives an access token (waiting for a pending sign-in); ``cancel()``,
+    ``sign_in_again()`` and ``sign_out()`` are what the widget's buttons do; ``app`` is the
+    ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual. Every change of
+    state goes through ``_settle``, the place a background refresher attaches to.
+    """
+
+    def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
+                 ui: Optional[str] = None, username: Optional[str] = None, clock: Clock = system_clock):
+        self.app = app
+        self.scopes = list(scopes)
+        self.authority = authority
+        self.username = username
+        self._ui = ui
+        self._clock = clock
+        self._changed = threading.Condition()
+        self._state = FlowState(status=Status.SIGN_IN_NEEDED, authority=authority)
+        self._account: Optional[dict] = None
+        self._error: Optional[NbauthError] = None
+        self._attempt = 0
+        self._thread: Optional[threading.Thread] = None
+        self._flow: Optional[dict] = None
+        self._presenter: Optional[Presenter] = None
+
+    # ---- what a notebook asks ----------------------------------------------------------------
+    @property
+    def status(self) -> Status:
+        return self._state.status
+
+    @property
+    def state(self) -> FlowState:
+        """What the presenter shows: while waiting, the link and the code."""
+        return self._state
+
+    @property
+    def account(self) -> Optional[dict]:
+        """The signed-in account (MSAL's account dict), or None."""
+        return self._account
+
+    def wait(self, timeout: Optional[float] = None) -> Status:
+        """Wait until the pending sign-in ends (or ``timeout`` seconds); Ctrl-C cancels it."""
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self._state.status is not Status.WAITING, timeout)
+                return self._state.status
+        except KeyboardInterrupt:
+            self.cancel()
+            raise
+
+    def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
+        """An access token: at once when signed in, else after the pending sign-in (or raises)."""
+        status = self.wait(timeout)
+        if status is not Status.SIGNED_IN:
+            raise self._why_not(status, timeout)
+        result = self.app.acquire_token_silent_with_error(list(scopes or self.scopes), account=self._account)
+        if result and "access_token" in result:
+            return result["access_token"]
+        error = _error_of(result or {"error": "no_token", "error_description": "no usable token in the cache"})
+        self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
+        raise error
+
+    def cancel(self) -> None:
+        """Stop a pending sign-in now; returns once polling has stopped."""
+        if self._presenter is not None:
+            self._presenter.cancel()  # calls _stop_polling, as the widget's Cancel button does
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(CANCEL_JOIN_SECONDS)
+
+    def _stop_polling(self) -> None:
+        from .public import cancel_device_flow
+
+        if self._flow is not None:
+            cancel_device_flow(self._flow)
+
+    def sign_in_again(self) -> None:
+        """Start a new device-code sign-in (after expiry, cancel, denial, sign-out or failure)."""
+        if self.status is Status.WAITING:
+            self.cancel()
+        self._begin()
+
+    def sign_out(self) -> None:
+        """Forget the account here and revoke its refresh token at the provider (RFC 7009)."""
+        account = self._account
+        if self.status is Status.WAITING:
+            self.cancel()
+        if account is None:
+            return
+        try:
+            revoke_refresh_tokens(self.app, account)
+        finally:
+            self.app.remove_account(account)
+            self._settle(self._attempt, self._state.settle(Status.SIGNED_OUT, account.get("username") or ""),
+                         account=None)
+
+    # ---- how it gets there -------------------------------------------------------------------
+    def start(self) -> "SignIn":
+        """Sign in silently if the cache allows, else show a device code and poll in the background."""
+        if not self._sign_in_silently():
+            self._begin()
+        return self
+
+    def _sign_in_silently(self) -> bool:
+        for account in self.app.get_accounts(username=self.username):
+            result = self.app.acquire_token_silent_with_error(self.scopes, account=account)
+            if result and "access_token" in result:
+                self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
+                return True
+        return False
+
+    def _begin(self) -> None:
+        if self._presenter is None:
+            self._presenter = make_presenter(self._ui, on_cancel=self._stop_polling, on_retry=self.sign_in_again,
+                                             on_sign_out=self.sign_out)
+        self._presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
+        flow = self.app.initiate_device_flow(self.scopes)
+        if "user_code" not in flow:
+            raise _error_of(flow)
+        state = FlowState.from_flow(flow, self.authority)
+        with self._changed:
+            self._attempt += 1
+            attempt, self._state, self._error, self._flow = self._attempt, state, None, flow
+            self._changed.notify_all()
+        self._presenter.show(state)
+        self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, self._presenter.cancel_event),
+                                        name="nbauth-device-flow", daemon=True)
+        self._thread.start()
+
+    def _poll(self, attempt: int, flow: dict, state: FlowState, cancelled: threading.Event) -> None:
+        try:
+            result = self.app.acquire_token_by_device_flow(flow, exit_condition=lambda _: cancelled.is_set())
+        except NbauthError as exc:
+            self._settle(attempt, state.settle(Status.ERROR, str(exc)), error=exc)
+            return
+        if "access_token" in result:
+            account = self._account_of(result)
+            self._settle(attempt, state.settle(Status.SIGNED_IN, _name(account)), account=account)
+        elif cancelled.is_set():
+            self._settle(attempt, state.settle(Status.CANCELLED), error=FlowError(
+                "the sign-in was cancelled; call sign_in_again() for a new code"))
+        else:
+            error = _error_of(result)
+            status = _STATUS_OF_POLL.get(after_poll(error.error, 1).outcome, Status.ERROR)
+            self._settle(attempt, state.settle(status, error.description or error.error), error=error)
+
+    def _account_of(self, result: dict) -> dict:
+        claims = result.get("id_token_claims") or {}
+        accounts = self.app.get_accounts()
+        for account in accounts:
+            if claims.get("sub") and account.get("home_account_id", "").startswith(claims["sub"]):
+                return account
+        names = {claims.get("preferred_username"), claims.get("email")} - {None}
+        return next((a for a in accounts if a.get("username") in names), {"username": claims.get("sub", "")})
+
+    def _settle(self, attempt: int, state: FlowState, *, account: Any = ..., error: Optional[NbauthError] = None):
+        """The one place the state changes; a stale attempt's outcome is dropped."""
+        with self._changed:
+            if attempt != self._attempt:
+                return
+            self._state, self._error = state, error
+            if account is not ...:
+                self._account = account
+            self._changed.notify_all()
+        if self._presenter is not None:
+            self._presenter.finish(state)
+
+    def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
+        if status is Status.WAITING:
+            left = remaining(self._state.expires_at, self._clock())
+            return TimeoutError(f"no sign-in within {timeout} s (the code is valid for {left} more): "
+                                f"call token() again to keep waiting, or cancel()")
+        return self._error or FlowError(f"not signed in ({status.value}): call sign_in_again()")
+
+    def __repr__(self) -> str:
+        who = f" as {_name(self._account)}" if self._account else ""
+        return f"<nbauth.SignIn {self.status.value}{who} at {self.authority}>"
+
+
+_STATUS_OF_POLL = {Poll.DENIED: Status.DENIED, Poll.EXPIRED: Status.EXPIRED}
+
+
+def _name(account: Optional[dict]) -> str:
+    return (account or {}).get("username") or (account or {}).get("home_account_id") or ""
+
+
+def _error_of(result: dict) -> OAuthError:
+    return OAuthError(result.get("error") or "unknown_error", result.get("error_description") or "")
+
+
+def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,
+          oidc_authority: Optional[str] = None, ui: Optional[str] = None, cache: Any = None,
+          username: Optional[str] = None, **app_options: Any) -> SignIn:
+    """Sign in from a notebook cell or a script, without blocking; returns a ``SignIn`` handle.
+
+    ``authority`` / ``oidc_authority`` are MSAL's (Entra ID, or any OpenID provider). ``cache``
+    defaults to the per-user persisted cache, so a later kernel signs in silently. ``ui`` forces
+    the presentation (``"widget"``, ``"terminal"``, ``"none"``; also env ``NBAUTH_UI``).
+    ``username`` picks among cached accounts. Other keyword arguments go to
+    ``PublicClientApplication``.
+    """
+    from .cache import PersistedTokenCache
+    from .public import PublicClientApplication
+
+    url = parse_authority(authority, oidc_authority=oidc_authority).url
+    app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
+                                  token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
+    return SignIn(app, scopes, authority=url, ui=ui, username=username).start()
