@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole suite: one CA per session, the local OpenID provider, fakes.
+
+This file sits at the top of ``tests/`` (no ``__init__.py``), so pytest puts ``tests/`` on
+``sys.path``: the helpers import as ``idp.server``, ``idp.browser`` and ``support.fake_http``.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from idp.certs import TestCA
+from idp.server import LocalIdP
+from support.fake_http import FakeServer
+
+_TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+@pytest.fixture(scope="session")
+def session_ca(tmp_path_factory) -> TestCA:
+    """The CA that signs every test server's certificate this session."""
+    return TestCA(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trust_session_ca(session_ca):
+    """Make requests-based clients (nbauth, msal) and ssl's defaults trust the session CA."""
+    saved = {name: os.environ.get(name) for name in _TRUST_VARIABLES}
+    os.environ.update({name: session_ca.cert_path for name in _TRUST_VARIABLES})
+    yield session_ca.cert_path
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def idp(session_ca) -> LocalIdP:
+    """The session's provider: default lifetimes, a 1-second device-code interval.
+
+    Shared by many tests: filter its logs by your own user_code / client, or reset_stats() first.
+    """
+    with LocalIdP(ca=session_ca, device_interval=1) as provider:
+        yield provider
+
+
+@pytest.fixture
+def make_idp(session_ca):
+    """Factory for providers with other settings: ``make_idp(access_token_ttl=2)``.
+
+    Takes LocalIdP's keyword arguments; every provider it started is stopped at teardown.
+    """
+    started: list[LocalIdP] = []
+
+    def make(**config) -> LocalIdP:
+        config.setdefault("device_interval", 1)
+        provider = LocalIdP(ca=session_ca, **config)
+        started.append(provider)
+        return provider.start()
+
+    yield make
+    for provider in reversed(started):
+        provider.stop()
+
+
+@pytest.fixture
+def fake_server() -> FakeServer:
+    """A started plain-http FakeServer on 127.0.0.1; ``FakeServer(ca=session_ca)`` for https."""
+    with FakeServer() as server:
+        yield server

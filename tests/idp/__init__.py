@@ -1,0 +1,1 @@
+"""The local OpenID provider (``provider.mjs``) and the Python helpers that drive it."""
