@@ -49,3 +49,38 @@ def app_event(client_id="daemon", scopes=("https://graph.microsoft.com/.default"
     return {"client_id": client_id, "scope": list(scopes), "grant_type": "client_credentials",
             "token_endpoint": ENTRA_ENDPOINT.format(tenant=tenant),
             "response": {"access_token": "app-at", "token_type": "Bearer", "expires_in": 3599}, "data": {}}
+
+
+TESTS_DIR = __import__("pathlib").Path(__file__).resolve().parent
+
+
+def python_child(code: str, *args: str, **popen):
+    """A separate Python process running ``code`` (``sys.argv[1:]`` = ``args``), pipes on stdin/stdout.
+
+    ``tests/`` is on its path, so it can import these helpers; it talks to the test by lines.
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")])))
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env, **popen)
+
+
+def expect_line(child, wanted: str) -> str:
+    """Block until the child prints a line starting with ``wanted`` (it fails the test if it dies first)."""
+    for line in child.stdout:
+        if line.startswith(wanted):
+            return line.strip()
+    raise AssertionError(f"child exited ({child.wait()}) before saying {wanted!r}")
+
+
+#: A child that holds the cache's lock until its stdin closes.
+HOLD_LOCK = """
+import sys
+from nbauth.cache.lock import FileLock
+with FileLock(sys.argv[1]).hold(timeout=10):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""

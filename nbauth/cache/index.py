@@ -78,6 +78,13 @@ class Section:
         for term in _terms(entry):
             self._postings.setdefault(term, set()).add(key)
 
+    def assign(self, key: str, entry: Optional[Entry]) -> None:
+        """``put``, or ``pop`` when ``entry`` is None."""
+        if entry is None:
+            self.pop(key)
+        else:
+            self.put(key, entry)
+
     def pop(self, key: str) -> Optional[Entry]:
         entry = self.entries.pop(key, None)
         if entry is not None:

@@ -248,7 +248,7 @@ def check_document(document: Any) -> None:
     token's ``expires_on`` must be a number. Unknown sections may hold anything.
     """
     if not isinstance(document, dict):
-        raise ValueError(f"the cache is a JSON {type(document).__name__}, not an object")
+        raise ValueError(f"a JSON {type(document).__name__}, not an object")
     for section in KNOWN_SECTIONS:
         entries = document.get(section, {})
         if not isinstance(entries, dict):

@@ -14,7 +14,7 @@ def parse_document(state: Union[str, bytes]) -> Any:
     try:
         return json.loads(state)
     except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError
-        raise ValueError(f"the cache is not valid JSON ({type(error).__name__})") from None
+        raise ValueError(f"not valid JSON ({type(error).__name__})") from None
 
 
 class SerializableTokenCache(TokenCache):

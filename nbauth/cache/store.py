@@ -51,11 +51,7 @@ class TokenCache:
 
     def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
         """The one place entries change: store ``entry`` under ``key``, or remove it if None."""
-        section = self._sections[credential_type]
-        if entry is None:
-            section.pop(key)
-        else:
-            section.put(key, entry)
+        self._sections[credential_type].assign(key, entry)
 
     def add(self, event: Mapping[str, Any], now: Optional[float] = None) -> None:
         """Store the tokens of a token event (MSAL's event dict; see ``schema.entries_from_event``)."""

@@ -1,0 +1,230 @@
+"""``PersistedTokenCache``: the token cache saved in a file per user, shared by all their processes.
+
+Every change is saved at once: under the user's lock, the file is re-read if another process
+changed it, this process's unsaved changes are laid over it (removals included), and the result
+replaces the file atomically. So two kernels signing in to different accounts at the same time
+both keep their tokens. Searches re-read the file only when its signature (inode, size, mtime)
+changed. The lock is held for a file read and write, never across a network call.
+
+Trouble never raises from here: a damaged file is moved aside to a timestamped backup, a lock
+held too long or a failed write keeps the change in memory (saved with the next change), and
+each case gives a ``CacheWarning`` naming the file.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
+
+from .._clock import Clock, system_clock
+from ..exceptions import CacheWarning
+from .cachefile import CacheFile, DamagedFile, Snapshot
+from .lock import FileLock, LockTimeout
+from .schema import KNOWN_SECTIONS, Entry, check_document
+from .serializable import SerializableTokenCache, parse_document
+
+#: Environment variable naming the cache file (the constructor's ``path`` argument wins).
+PATH_VARIABLE = "NBAUTH_CACHE_PATH"
+FILE_NAME = "token_cache.json"
+_UNREAD = object()  # the signature before the first read (None means "no file")
+
+
+def default_path() -> Path:
+    """``$NBAUTH_CACHE_PATH``, else ``token_cache.json`` in the user's cache folder for nbauth."""
+    configured = os.environ.get(PATH_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs  # only when the default is needed
+
+    return Path(platformdirs.user_cache_dir("nbauth")) / FILE_NAME
+
+
+class PersistedTokenCache(SerializableTokenCache):
+    """A ``SerializableTokenCache`` kept in an owner-only JSON file (MSAL's format).
+
+    Any application takes it as ``token_cache=``. ``path`` defaults to :func:`default_path`;
+    ``lock_timeout`` is how long a change waits for another process's lock before it is kept in
+    memory (with a warning) until the next change saves it. No I/O happens until first use.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike, None] = None, *, lock_timeout: float = 5.0,
+                 clock: Clock = system_clock) -> None:
+        super().__init__(clock=clock)
+        self.path = Path(path).expanduser() if path is not None else default_path()
+        self.lock_timeout = lock_timeout
+        self._file = CacheFile(self.path)
+        self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
+        self._seen: Any = _UNREAD  # signature of the version the memory holds
+        self._snapshot: Optional[Snapshot] = None  # keeps that version's inode alive
+        self._pending: Dict[Tuple[str, str], Optional[Entry]] = {}  # changes not saved yet
+        self._editing_now = False
+        self._lock_stuck = False  # after a timeout, try without waiting until it frees up
+        self._trouble = ""  # the last problem warned about, so each is said once
+        self._memory_only = False
+
+    def __repr__(self) -> str:
+        return f"<PersistedTokenCache {str(self.path)!r}>"
+
+    def __del__(self) -> None:
+        snapshot = getattr(self, "_snapshot", None)  # absent if __init__ failed
+        if snapshot is not None:
+            snapshot.close()
+
+    # ---- the hooks TokenCache offers ---------------------------------------------------------
+    def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
+        super()._put(credential_type, key, entry)
+        self._pending[(credential_type, key)] = entry
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[None]:
+        """Around each change: lock the file, catch up with it, change, save, unlock."""
+        with self._lock:
+            if self._editing_now or self._memory_only:
+                yield
+                return
+            self._editing_now = True
+            try:
+                with self._locked_file() as locked:
+                    if locked:
+                        self._catch_up(locked=True)
+                    yield
+                    if locked:
+                        self._save()
+            finally:
+                self._editing_now = False
+
+    # ---- the public API, kept in step with the file ------------------------------------------
+    def search(self, credential_type: str, target=None, query=None, *, now=None):
+        self._refresh()
+        return super().search(credential_type, target, query, now=now)
+
+    def serialize(self) -> str:
+        self._refresh()
+        return super().serialize()
+
+    def deserialize(self, state: Optional[Union[str, bytes]]) -> None:
+        """Replace the cache, in memory and in the file, with a serialized state."""
+        incoming = SerializableTokenCache()
+        incoming.deserialize(state)  # raises ConfigurationError before anything changes
+        with self._editing():
+            for name in KNOWN_SECTIONS:
+                wanted = incoming._sections[name].entries
+                for key in [k for k in self._sections[name].entries if k not in wanted]:
+                    self._put(name, key, None)
+                for key, entry in wanted.items():
+                    self._put(name, key, entry)
+            self._extra_sections = incoming._extra_sections
+        self.has_state_changed = False
+
+    # ---- keeping memory and file in step -----------------------------------------------------
+    def _refresh(self) -> None:
+        """Before a read: catch up with the file if it changed; retry saving unsaved changes."""
+        with self._lock:
+            if self._memory_only:
+                return
+            if self._pending:
+                with self._editing():  # saves them, if the lock can be had now
+                    pass
+            if self._file.signature() != self._seen:
+                self._catch_up(locked=False)
+
+    @contextlib.contextmanager
+    def _locked_file(self) -> Iterator[bool]:
+        """Hold the user's lock on the file; yields False (after a warning) if it can't be had."""
+        with contextlib.ExitStack() as stack:
+            yield self._take_lock(stack)
+
+    def _take_lock(self, stack: contextlib.ExitStack) -> bool:
+        try:
+            self._file.ensure_folder()
+            stack.enter_context(self._file_lock.hold(0 if self._lock_stuck else self.lock_timeout))
+        except LockTimeout as error:
+            if not self._lock_stuck:  # later tries do not wait, nor warn again
+                self._lock_stuck = True
+                self._warn(f"the token cache lock {error}; the change is kept in memory and "
+                           "saved with the next one")
+            return False
+        except OSError as error:
+            self._warn(f"cannot lock the token cache file {self.path} ({error.strerror}); the change "
+                       "is kept in memory and saved with the next one")
+            return False
+        self._lock_stuck = False
+        return True
+
+    def _catch_up(self, locked: bool) -> None:
+        """Load the file if it changed since we last saw it, with our unsaved changes laid over."""
+        if self._file.signature() == self._seen:
+            return
+        try:
+            snapshot, narrowed = self._file.read()
+            document = self._parse(snapshot)
+        except DamagedFile as damage:
+            if not locked:  # move it aside only under the lock: another process may be fixing it
+                with self._editing():
+                    return
+            document, snapshot = self._move_aside(str(damage)), None
+            if self._memory_only:
+                return
+        else:
+            if narrowed:
+                self._warn(f"the token cache file {self.path} was open to other users; it is now "
+                           "owner-only (0600)")
+        self._adopt(document, snapshot)
+
+    def _parse(self, snapshot: Optional[Snapshot]) -> Dict[str, Any]:
+        if snapshot is None or not snapshot.data.strip():
+            return {}  # no file, or an empty one (as MSAL's own recipe leaves it): an empty cache
+        try:
+            document = parse_document(snapshot.data)
+            check_document(document)
+        except ValueError as error:
+            snapshot.close()
+            raise DamagedFile(f"is damaged: {error}") from None
+        return document
+
+    def _adopt(self, document: Dict[str, Any], snapshot: Optional[Snapshot]) -> None:
+        self._load_document(document)
+        for (name, key), entry in self._pending.items():
+            self._sections[name].assign(key, entry)
+        self._hold(snapshot)
+
+    def _hold(self, snapshot: Optional[Snapshot]) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+        self._snapshot = snapshot
+        self._seen = snapshot.signature if snapshot is not None else None
+
+    def _move_aside(self, damage: str) -> Dict[str, Any]:
+        try:
+            backup = self._file.move_aside(self._clock())
+        except OSError as error:
+            self._memory_only = True
+            self._warn(f"the token cache file {self.path} {damage}, and cannot be moved aside "
+                       f"({error.strerror}); nbauth keeps tokens in memory only")
+        else:
+            self._warn(f"the token cache file {self.path} {damage}; it was moved to {backup} and "
+                       "nbauth continues with an empty cache")
+        return {}
+
+    def _save(self) -> None:
+        if not self._pending:
+            return
+        data = json.dumps(self._document(), indent=4).encode()
+        try:
+            snapshot = self._file.write(data)
+        except OSError as error:
+            self._warn(f"cannot save the token cache file {self.path} ({error.strerror}); the change "
+                       "is kept in memory and saved with the next one")
+            return
+        self._hold(snapshot)
+        self._pending.clear()
+        self._trouble = ""
+        self.has_state_changed = False
+
+    def _warn(self, message: str) -> None:
+        if message != self._trouble:
+            self._trouble = message
+            warnings.warn(message, CacheWarning, stacklevel=2)
