@@ -198,3 +198,33 @@ def test_entra_shaped_cache_msal_writes_nbauth_reads(entra):
     assert at["secret"] == "entra-at-1"
     (rt,) = ours.search(CredentialType.REFRESH_TOKEN, query={k: v for k, v in query.items() if k != "realm"})
     assert rt["secret"] == "entra-rt-1"
+
+
+def test_nbauth_application_and_msal_share_a_persisted_cache_file(idp, tmp_path):
+    """nbauth's own application signs in into a PersistedTokenCache; msal serves from that file;
+    msal's sign-in written back to the file is served silently by nbauth's application."""
+    import nbauth
+    from nbauth.cache import PersistedTokenCache
+
+    path = tmp_path / "token_cache.json"
+    app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer,
+                                         token_cache=PersistedTokenCache(path))
+    alice = app.acquire_token_by_username_password("alice", USERS["alice"], scopes=API)
+    assert "access_token" in alice, alice.get("error_description")
+
+    theirs = msal.SerializableTokenCache()
+    theirs.deserialize(path.read_text())
+    their_app = msal_app(idp, theirs)
+    (their_alice,) = their_app.get_accounts()
+    before = token_requests(idp)
+    served = their_app.acquire_token_silent(API, their_alice)
+    assert (served["access_token"], served["token_source"]) == (alice["access_token"], "cache")
+
+    bob = msal_sign_in(their_app, "bob", idp.ca_path)
+    path.write_text(theirs.serialize())  # msal's recipe: the whole cache written back
+    path.chmod(0o600)
+    accounts = {a["username"]: a for a in app.get_accounts()}
+    assert sorted(accounts) == ["alice@example.test", "bob@example.test"]
+    served = app.acquire_token_silent(API, accounts["bob@example.test"])
+    assert (served["access_token"], served["token_source"]) == (bob["access_token"], "cache")
+    assert token_requests(idp) == before + 1  # msal's sign-in of bob, nothing else
