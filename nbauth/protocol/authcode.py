@@ -20,9 +20,9 @@ from .pkce import Pkce, new_pkce
 class AuthorizationRequest:
     """One sign-in attempt: the URL to open and what its redirect must match."""
 
-    url: str
     redirect_uri: str
     scopes: Sequence[str]
+    url: str = field(repr=False)  # it carries state and nonce
     state: str = field(repr=False)
     nonce: str = field(repr=False)
     pkce: Pkce = field(repr=False)

@@ -1,0 +1,98 @@
+"""An OpenID provider played by a FakeServer, for ID tokens a real provider would never issue.
+
+It serves discovery, a JWKS and a token endpoint on http://127.0.0.1 (nbauth allows http on
+loopback). The token endpoint answers every grant with tokens whose ID token the test shapes:
+its claims, its header, and the key or algorithm that signs it.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any, Callable, Optional
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from support.fake_http import FakeServer
+
+CLIENT_ID = "fake-client"
+MOUNT = "/fake"
+
+
+def new_rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return dict(jwk, kid=kid, use="sig", alg="RS256")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def hs256_with_public_key(claims: dict, key: rsa.RSAPrivateKey, kid: str) -> str:
+    """The classic confusion attack: HMAC 'signed' with the provider's public key as secret."""
+    secret = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    signing_input = f"{_b64(json.dumps({'alg': 'HS256', 'kid': kid}).encode())}.{_b64(json.dumps(claims).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+class FakeProvider:
+    """Discovery, JWKS and token endpoint on a FakeServer; ``id_token`` shapes the ID token.
+
+    ``id_token(claims, provider)`` returns the ID token string for the next token response,
+    given the claims a correct provider would sign (``provider.sign(claims)`` signs them
+    correctly); the default signs them as they are.
+    """
+
+    def __init__(self, server: FakeServer, *, scope: str = "api:read"):
+        self.server = server
+        self.issuer = server.url + MOUNT
+        self.key = new_rsa_key()
+        self.kid = "k1"
+        self.jwks = {"keys": [public_jwk(self.key, self.kid)]}
+        self.scope = scope
+        self.id_token: Callable[[dict, FakeProvider], str] = lambda claims, provider: provider.sign(claims)
+        self.nonce: Optional[str] = None  # the nonce the next ID token carries
+        self.sub = "alice"
+        server.route("GET", MOUNT + "/.well-known/openid-configuration", lambda r: (200, {}, self.metadata()))
+        server.route("GET", MOUNT + "/jwks", lambda r: (200, {}, self.jwks))
+        server.route("POST", MOUNT + "/token", self._token)
+
+    def metadata(self) -> dict:
+        return {"issuer": self.issuer, "token_endpoint": self.issuer + "/token",
+                "authorization_endpoint": self.issuer + "/auth", "jwks_uri": self.issuer + "/jwks",
+                "device_authorization_endpoint": self.issuer + "/device",
+                "authorization_response_iss_parameter_supported": True}
+
+    def claims(self, **overrides: Any) -> dict:
+        now = int(time.time())
+        claims = {"iss": self.issuer, "sub": self.sub, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
+                  "preferred_username": f"{self.sub}@example.test"}
+        if self.nonce is not None:
+            claims["nonce"] = self.nonce
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
+    def sign(self, claims: dict, *, key: Optional[rsa.RSAPrivateKey] = None, kid: Optional[str] = None,
+             algorithm: str = "RS256") -> str:
+        return jwt.encode(claims, key or self.key, algorithm=algorithm, headers={"kid": kid or self.kid})
+
+    def _token(self, request) -> tuple:
+        body = {"access_token": f"at-{time.monotonic_ns()}", "token_type": "Bearer", "expires_in": 3600,
+                "refresh_token": f"rt-{time.monotonic_ns()}", "scope": self.scope,
+                "id_token": self.id_token(self.claims(), self)}
+        return 200, {}, body
+
+    def token_requests(self) -> list:
+        return self.server.requests_to(MOUNT + "/token")
+
+    def jwks_requests(self) -> list:
+        return self.server.requests_to(MOUNT + "/jwks")

@@ -1,0 +1,39 @@
+"""When a cached token is fresh, due for refresh, or expired."""
+import pytest
+
+from nbauth.protocol.lifecycle import TokenState, entry_state, expiry_margin, token_state
+
+
+def test_a_five_minute_token_is_served_for_most_of_its_life():
+    issued = 1000.0
+    assert expiry_margin(300) == 30
+    assert token_state(issued + 300, issued + 260, cached_at=issued) is TokenState.FRESH
+    assert token_state(issued + 300, issued + 271, cached_at=issued) is TokenState.EXPIRED
+
+
+def test_long_tokens_keep_msals_five_minute_margin():
+    issued = 1000.0
+    assert expiry_margin(3600) == 300
+    assert token_state(issued + 3600, issued + 3299, cached_at=issued) is TokenState.FRESH
+    assert token_state(issued + 3600, issued + 3300, cached_at=issued) is TokenState.EXPIRED
+
+
+def test_without_cached_at_the_full_margin_applies():
+    assert token_state(1300, 1000) is TokenState.EXPIRED
+    assert token_state(1301, 1000) is TokenState.FRESH
+
+
+def test_refresh_on_makes_a_valid_token_due_for_refresh():
+    assert token_state(5000, 2000, cached_at=1000, refresh_on=2500) is TokenState.FRESH
+    assert token_state(5000, 2500, cached_at=1000, refresh_on=2500) is TokenState.REFRESH_DUE
+    assert token_state(5000, 4900, cached_at=1000, refresh_on=2500) is TokenState.EXPIRED
+
+
+@pytest.mark.parametrize("entry, state", [
+    ({"expires_on": "1300", "cached_at": "1000"}, TokenState.FRESH),
+    ({"expires_on": "1300", "cached_at": "1000", "refresh_on": "1100"}, TokenState.REFRESH_DUE),
+    ({"expires_on": "nonsense"}, TokenState.EXPIRED),
+    ({}, TokenState.EXPIRED),
+])
+def test_cache_entries_are_read_with_their_string_times(entry, state):
+    assert entry_state(entry, now=1200) is state
