@@ -1,7 +1,6 @@
 """PersistedTokenCache in one process: where it lives, owner-only, atomic, merged, locked."""
 import json
 import os
-import signal
 import stat
 import warnings
 
@@ -10,7 +9,7 @@ import pytest
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.persistence import PATH_VARIABLE
 from nbauth.exceptions import CacheWarning
-from test_cache_support import HOLD_LOCK, NOW, expect_line, oidc_event, python_child
+from test_cache_support import HOLD_LOCK, NOW, expect_line, kill, oidc_event, python_child
 
 ACCOUNT, RT, AT = CredentialType.ACCOUNT, CredentialType.REFRESH_TOKEN, CredentialType.ACCESS_TOKEN
 
@@ -148,9 +147,10 @@ def test_hung_lock_holder_times_out_with_a_warning_and_loses_nothing(path):
             cache.add(oidc_event("bob"))
         assert users(cache) == ["alice", "bob"]
         assert list(on_disk(path)["Account"]) == ["alice-127.0.0.1-oidc"]  # not written without the lock
-    finally:
-        holder.stdin.close()
+        holder.stdin.close()  # the holder lets go
         assert holder.wait(10) == 0
+    finally:
+        kill(holder)
     assert users(cache) == ["alice", "bob"]  # the search saved bob once the lock was free
     assert len(on_disk(path)["Account"]) == 2
 
@@ -161,9 +161,7 @@ def test_lock_of_a_killed_process_does_not_block(path):
     try:
         expect_line(holder, "locked")
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait(10)
-        holder.stdin.close()
+        kill(holder)
     cache_at(path, lock_timeout=5).add(oidc_event("alice"))  # a warning would fail the test
     assert len(on_disk(path)["Account"]) == 1
 

@@ -84,3 +84,14 @@ with FileLock(sys.argv[1]).hold(timeout=10):
     print("locked", flush=True)
     sys.stdin.read()
 """
+
+
+def kill(child) -> None:
+    """SIGKILL the child (as a crash would end it), reap it and close its pipes."""
+    import signal
+
+    if child.poll() is None:
+        child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    child.stdin.close()
+    child.stdout.close()
