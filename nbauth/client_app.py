@@ -150,11 +150,12 @@ class ClientApplication:
     # ---- the one path every grant takes -----------------------------------------------------
     def _redeem(self, grant: Grant, scopes: Sequence[str], *, nonce: Optional[str] = None,
                 claims_challenge: Optional[str] = None, authority: Optional[Authority] = None,
-                refreshing: Optional[dict] = None) -> RedactedDict:
+                refreshing: Optional[dict] = None, cache_data: Optional[Dict[str, str]] = None) -> RedactedDict:
         """Send ``grant``, verify its ID token, cache the response, return MSAL's result.
 
         ``refreshing`` is the cache's refresh-token entry being redeemed: its rotated successor
         is written over it, and no account is created (a concurrent remove_account wins).
+        ``cache_data`` goes into the cache event's ``data`` (e.g. OBO's ``user_assertion_hash``).
         Raises OAuthError / IdTokenError / ProtocolError / TransportError; nothing is cached
         from a response that fails.
         """
@@ -165,7 +166,7 @@ class ClientApplication:
         now = self._clock()
         claims = self._verified_id_token_claims(response, metadata, nonce, now)
         granted = scope_rules.granted(response.get("scope"), scopes)
-        self._store(grant, response, claims, granted, metadata, authority, refreshing, now)
+        self._store(grant, response, claims, granted, metadata, authority, refreshing, now, cache_data)
         return self._result(response, claims, granted, now)
 
     def _verified_id_token_claims(self, response: dict, metadata: ProviderMetadata, nonce: Optional[str],
@@ -181,12 +182,13 @@ class ClientApplication:
         return claims
 
     def _store(self, grant: Grant, response: dict, claims: Optional[dict], granted: List[str],
-               metadata: ProviderMetadata, authority: Authority, refreshing: Optional[dict], now: float) -> None:
+               metadata: ProviderMetadata, authority: Authority, refreshing: Optional[dict], now: float,
+               cache_data: Optional[Dict[str, str]] = None) -> None:
         event = {
             "client_id": self.client_id, "scope": granted, "token_endpoint": metadata.token_endpoint,
             "environment": self._environment(authority), "grant_type": grant.grant_type, "params": {},
             "response": dict(response, id_token_claims=claims) if claims else dict(response),
-            "data": {k: v for k, v in grant.params.items() if k == "username"},
+            "data": {**{k: v for k, v in grant.params.items() if k == "username"}, **(cache_data or {})},
         }
         if refreshing is None:
             self.token_cache.add(event, now=now)
@@ -257,7 +259,8 @@ class ClientApplication:
         target = self._authority_for(authority)
         cached = None
         if not (force_refresh or claims_challenge):
-            cached = self._cached_access_token(scope_rules.reportable(requested), account, target)
+            cached = self._cached_access_token(scope_rules.reportable(requested), target,
+                                               home_account_id=account.get("home_account_id"))
             if cached is not None and cached[0] is TokenState.FRESH:
                 return cached[1]
         fallback = cached[1] if cached is not None else None
@@ -270,12 +273,15 @@ class ClientApplication:
             return fallback
         return refreshed or fallback
 
-    def _cached_access_token(self, scopes: List[str], account: dict,
-                             authority: Authority) -> Optional[Tuple[TokenState, RedactedDict]]:
-        """The best usable cached access token: a fresh one, else one due for refresh."""
+    def _cached_access_token(self, scopes: List[str], authority: Authority,
+                             **owner: Optional[str]) -> Optional[Tuple[TokenState, RedactedDict]]:
+        """The best usable cached access token: a fresh one, else one due for refresh.
+
+        ``owner`` names whose token: ``home_account_id`` (None for an app's own token) or
+        ``user_assertion_hash`` (on-behalf-of).
+        """
         query = {"client_id": self.client_id, "environment": self._environment(authority),
-                 "realm": environment_and_realm(self._metadata(authority).token_endpoint)[1],
-                 "home_account_id": account.get("home_account_id")}
+                 "realm": environment_and_realm(self._metadata(authority).token_endpoint)[1], **owner}
         now = self._clock()
         due = None
         for entry in self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,

@@ -1,0 +1,141 @@
+"""MSAL's authorization-code methods for apps that receive the redirect themselves (web apps).
+
+``initiate_auth_code_flow`` returns the flow dict a web app keeps in its session (with
+``auth_uri`` for the browser); ``acquire_token_by_auth_code_flow`` takes that dict and the
+redirect's parameters, checks ``state`` (and ``iss``, RFC 9207), redeems the code with the PKCE
+verifier and checks the ID token's ``nonce``. ``get_authorization_request_url`` and
+``acquire_token_by_authorization_code`` are MSAL's older pair, where the caller keeps the state.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, List, Mapping, Optional
+from urllib.parse import urlencode
+
+from ._redact import RedactedDict
+from .client_app import ClientApplication, errors_as_results
+from .exceptions import ConfigurationError, FlowError
+from .protocol import scopes as scope_rules
+from .protocol.authcode import AuthorizationRequest, code_from_redirect, new_authorization_request
+from .protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant, merge_claims
+from .protocol.pkce import new_pkce
+
+_RESPONSE_MODES = ("query", "form_post")
+_FLOW_KEYS = ("state", "nonce", "code_verifier", "redirect_uri", "scope", "auth_uri")
+
+
+def _check_redirect_uri(redirect_uri: Optional[str]) -> str:
+    if not isinstance(redirect_uri, str) or not redirect_uri:
+        raise ConfigurationError("redirect_uri is required: the app's registered redirect URI, where the "
+                                 "provider sends the browser back")
+    return redirect_uri
+
+
+def _request_of(flow: Mapping[str, Any]) -> AuthorizationRequest:
+    """The sign-in a flow dict describes; raises ConfigurationError when it is not one."""
+    if not isinstance(flow, Mapping) or any(not flow.get(key) for key in _FLOW_KEYS):
+        raise ConfigurationError("auth_code_flow must be the dict initiate_auth_code_flow() returned, unchanged")
+    return AuthorizationRequest(redirect_uri=flow["redirect_uri"], scopes=tuple(flow["scope"]), url=flow["auth_uri"],
+                                state=flow["state"], nonce=flow["nonce"], pkce=new_pkce(flow["code_verifier"]))
+
+
+class AuthCodeFlows(ClientApplication):
+    """A ``ClientApplication`` with MSAL's authorization-code methods for web apps."""
+
+    def initiate_auth_code_flow(self, scopes: List[str], redirect_uri: Optional[str] = None,
+                                state: Optional[str] = None, prompt: Optional[str] = None,
+                                login_hint: Optional[str] = None, domain_hint: Optional[str] = None,
+                                claims_challenge: Optional[str] = None, max_age: Optional[int] = None,
+                                response_mode: Optional[str] = None) -> RedactedDict:
+        """Start a sign-in: the flow dict, whose ``auth_uri`` the browser should open.
+
+        Keep the whole dict (e.g. in the web session) for :meth:`acquire_token_by_auth_code_flow`.
+        It holds the ``state`` (yours, or a fresh one), a ``nonce`` and a PKCE ``code_verifier``.
+        ``response_mode`` may be ``query`` (default) or ``form_post``.
+        """
+        if response_mode is not None and response_mode not in _RESPONSE_MODES:
+            raise ConfigurationError(f"response_mode must be one of {list(_RESPONSE_MODES)}, not {response_mode!r}")
+        if state is not None and (not isinstance(state, str) or not state):
+            raise ConfigurationError("state must be a non-empty string (or None for a fresh one)")
+        requested = self._requested_scopes(scopes)
+        endpoint = self._authorization_endpoint()
+        request = new_authorization_request(
+            endpoint, self.client_id, _check_redirect_uri(redirect_uri), requested, prompt=prompt,
+            login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
+            claims=merge_claims(self._client_capabilities, claims_challenge), state=state)
+        auth_uri = request.url + ("&" + urlencode({"response_mode": response_mode}) if response_mode else "")
+        return RedactedDict(state=request.state, nonce=request.nonce, code_verifier=request.pkce.verifier,
+                            redirect_uri=request.redirect_uri, scope=requested, auth_uri=auth_uri,
+                            claims_challenge=claims_challenge, max_age=max_age)
+
+    @errors_as_results
+    def acquire_token_by_auth_code_flow(self, auth_code_flow: Mapping[str, Any], auth_response: Mapping[str, str],
+                                        scopes: Optional[List[str]] = None, **kwargs: Any) -> RedactedDict:
+        """Finish a sign-in: check the redirect's parameters against the flow, redeem the code.
+
+        Raises FlowError when ``state`` (or the provider's ``iss``) does not match the flow:
+        the response belongs to another sign-in, or was forged. The provider's refusal
+        (``?error=...``) and a rejected code come back as MSAL's error dict.
+        """
+        request = _request_of(auth_code_flow)
+        if not isinstance(auth_response, Mapping):
+            raise ConfigurationError("auth_response must be a dict of the redirect's query (or form) parameters")
+        metadata = self._metadata()
+        code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
+                                  issuer_required=metadata.authorization_response_iss_supported)
+        requested = list(request.scopes)
+        if scopes is not None:
+            requested = self._requested_scopes(scopes)
+            if not scope_rules.is_subset(requested, request.scopes):
+                raise FlowError(f"scopes must be a subset of the flow's {list(request.scopes)}")
+        grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
+        return self._redeem(grant, requested, nonce=request.nonce,
+                            claims_challenge=auth_code_flow.get("claims_challenge"))
+
+    def get_authorization_request_url(self, scopes: List[str], login_hint: Optional[str] = None,
+                                      state: Optional[str] = None, redirect_uri: Optional[str] = None,
+                                      response_type: str = "code", prompt: Optional[str] = None,
+                                      nonce: Optional[str] = None, domain_hint: Optional[str] = None,
+                                      claims_challenge: Optional[str] = None, **kwargs: Any) -> str:
+        """MSAL's older sign-in URL (no PKCE); the caller checks ``state`` on the redirect.
+
+        Deprecated, as in MSAL: :meth:`initiate_auth_code_flow` does the checks itself.
+        """
+        warnings.warn("Change your get_authorization_request_url() to initiate_auth_code_flow()",
+                      DeprecationWarning, stacklevel=2)
+        if response_type != "code":
+            raise ConfigurationError("nbauth supports only response_type='code' (no implicit grant)")
+        params = {"client_id": self.client_id, "response_type": "code", "redirect_uri": redirect_uri,
+                  "scope": " ".join(self._requested_scopes(scopes)), "state": state, "nonce": nonce,
+                  "prompt": prompt, "login_hint": login_hint, "domain_hint": domain_hint,
+                  "claims": merge_claims(self._client_capabilities, claims_challenge)}
+        endpoint = self._authorization_endpoint()
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+    @errors_as_results
+    def acquire_token_by_authorization_code(self, code: str, scopes: List[str], redirect_uri: Optional[str] = None,
+                                            nonce: Optional[str] = None, claims_challenge: Optional[str] = None,
+                                            *, code_verifier: Optional[str] = None, **kwargs: Any) -> RedactedDict:
+        """Redeem a code from :meth:`get_authorization_request_url`'s sign-in (MSAL's older pair).
+
+        ``nonce``, when the URL carried one, must be in the ID token. ``code_verifier`` (an
+        nbauth addition) goes with a URL that carried a PKCE challenge.
+        """
+        warnings.warn("Change your acquire_token_by_authorization_code() to acquire_token_by_auth_code_flow()",
+                      DeprecationWarning, stacklevel=3)
+        if not isinstance(code, str) or not code:
+            raise ConfigurationError("code must be the non-empty authorization code from the redirect")
+        requested = self._requested_scopes(scopes)
+        if code_verifier is not None:
+            grant = authorization_code_grant(code, _check_redirect_uri(redirect_uri), code_verifier, requested)
+        else:
+            fields = {"code": code, "redirect_uri": redirect_uri, "scope": " ".join(requested)}
+            grant = Grant(AUTHORIZATION_CODE, {k: v for k, v in fields.items() if v}, repeatable=False)
+        return self._redeem(grant, requested, nonce=nonce, claims_challenge=claims_challenge)
+
+    def _authorization_endpoint(self) -> str:
+        endpoint = self._metadata().authorization_endpoint
+        if not endpoint:
+            raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
+        return endpoint
