@@ -2,6 +2,7 @@
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -126,3 +127,37 @@ def test_backups_never_overwrite_each_other(path):
         path.write_bytes(b"{")
         first_use_warns(path, "is damaged")
     assert len(backups(path)) == 3  # same second, distinct names
+
+
+DAMAGE = {
+    "garbage": lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100)),
+    "directory": lambda path: path.mkdir(),
+    "symlink": lambda path: path.symlink_to("/etc/passwd"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE.values(), ids=DAMAGE.keys())
+def test_applications_sign_in_over_a_damaged_cache(idp, path, damage):
+    import nbauth
+    from idp.server import NATIVE_CLIENT, USERS
+
+    damage(path)
+    app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer,
+                                         token_cache=PersistedTokenCache(path))
+    with pytest.warns(CacheWarning, match=str(path)):
+        assert app.get_accounts() == []
+    result = app.acquire_token_by_username_password("bob", USERS["bob"], scopes=["api:read"])
+    assert "access_token" in result, result.get("error_description")
+    assert [a["username"] for a in app.get_accounts()] == ["bob@example.test"]
+    assert len(backups(path)) == 1
+
+
+def test_import_and_first_use_with_a_damaged_default_cache(path):
+    from test_cache_support import python_child
+
+    path.write_bytes(b"{not json")
+    code = "import nbauth; print(list(nbauth.PersistedTokenCache().search('Account')))"
+    child = python_child(code, env=dict(os.environ, NBAUTH_CACHE_PATH=str(path)), stderr=subprocess.PIPE)
+    out, err = child.communicate(timeout=60)
+    assert (child.returncode, out.strip()) == (0, "[]")
+    assert "CacheWarning" in err and str(path) in err

@@ -150,3 +150,8 @@ def test_concurrent_adds_from_threads_all_land():
         thread.join(timeout=30)
     assert len(list(cache.search(ACCOUNT))) == 400
     assert len(list(cache.search(AT, ["openid"]))) == 400
+
+
+def test_found_entries_print_without_their_secret(cache):
+    (rt,) = cache.search(RT, query={"home_account_id": "bob"})
+    assert rt["secret"] == "rt-bob" and "rt-bob" not in repr(rt) and "rt-bob" not in str([rt])

@@ -54,16 +54,18 @@ def app_event(client_id="daemon", scopes=("https://graph.microsoft.com/.default"
 TESTS_DIR = __import__("pathlib").Path(__file__).resolve().parent
 
 
-def python_child(code: str, *args: str, **popen):
+def python_child(code: str, *args: str, env=None, **popen):
     """A separate Python process running ``code`` (``sys.argv[1:]`` = ``args``), pipes on stdin/stdout.
 
     ``tests/`` is on its path, so it can import these helpers; it talks to the test by lines.
+    ``env`` replaces the environment it inherits.
     """
     import os
     import subprocess
     import sys
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")])))
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
     return subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, env=env, **popen)
 

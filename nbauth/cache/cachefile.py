@@ -94,10 +94,13 @@ class CacheFile:
             raise DamagedFile("is not a regular file")
         if info.st_uid != os.geteuid():
             raise DamagedFile(f"belongs to another user (uid {info.st_uid})")
-        if info.st_mode & 0o077:
+        if not info.st_mode & 0o077:
+            return False
+        try:
             os.fchmod(fd, 0o600)
-            return True
-        return False
+        except OSError as error:
+            raise DamagedFile(f"is open to other users and cannot be made owner-only ({error.strerror})") from None
+        return True
 
     @staticmethod
     def _read_all(fd: int) -> bytes:

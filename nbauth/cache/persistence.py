@@ -17,7 +17,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
 from .._clock import Clock, system_clock
 from ..exceptions import CacheWarning
@@ -97,7 +97,8 @@ class PersistedTokenCache(SerializableTokenCache):
                 self._editing_now = False
 
     # ---- the public API, kept in step with the file ------------------------------------------
-    def search(self, credential_type: str, target=None, query=None, *, now=None):
+    def search(self, credential_type: str, target: Optional[Iterable[str]] = None,
+               query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> Iterator[Entry]:
         self._refresh()
         return super().search(credential_type, target, query, now=now)
 

@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
 
 from .._clock import Clock, system_clock
+from .._redact import RedactedDict
 from ..exceptions import ConfigurationError
 from .index import Section, matches
 from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, check_document,
@@ -72,7 +73,8 @@ class TokenCache:
         """Copies of the entries that match ``query`` (a sub-dict) and hold every scope of ``target``.
 
         Expired access tokens met on the way are removed, as MSAL does. Returns a generator over
-        a snapshot, so the caller may change the cache while iterating.
+        a snapshot, so the caller may change the cache while iterating. The copies are dicts
+        whose repr masks the ``secret``.
         """
         yield from self._matching(credential_type, _scope_list(target), query, now)
 
@@ -90,7 +92,7 @@ class TokenCache:
                 if is_access_token and expires_on(entry) < when:
                     expired.append(key)
                 elif matches(entry, query, scopes, isolate=is_access_token):
-                    found.append(dict(entry))
+                    found.append(RedactedDict(entry))
             if expired:
                 with self._editing():
                     for key in expired:
