@@ -25,14 +25,13 @@ class DamagedFile(Exception):
 
 
 @dataclass
-class Snapshot:
-    """One version of the file as read: its bytes, its signature, and an open descriptor.
+class FileVersion:
+    """One version of the file: its signature, and an open descriptor on it.
 
     The descriptor keeps the inode alive, so its number cannot be reused by a later version
     (which would make an unchanged-looking signature lie). Close it when replaced.
     """
 
-    data: bytes
     signature: Signature
     fd: int
 
@@ -59,8 +58,9 @@ class CacheFile:
         except OSError:  # missing, or a path that cannot be looked at: read() says which
             return None
 
-    def read(self) -> Tuple[Optional[Snapshot], bool]:
-        """(the file's snapshot or None if missing, whether its permissions had to be narrowed).
+    def read(self) -> Tuple[bytes, Optional[FileVersion], bool]:
+        """(contents, the version read or None if there is no file, whether its permissions had
+        to be narrowed to owner-only).
 
         Raises DamagedFile for a link, a directory or other non-regular file, a file of another
         user, or one that cannot be read.
@@ -69,7 +69,7 @@ class CacheFile:
         try:
             fd = os.open(self.path, flags)
         except (FileNotFoundError, NotADirectoryError):
-            return None, False
+            return b"", None, False
         except OSError as error:
             raise DamagedFile(self._why_unopenable(error)) from None
         try:
@@ -79,7 +79,7 @@ class CacheFile:
         except BaseException:
             os.close(fd)
             raise
-        return Snapshot(data, _signature(info), fd), narrowed
+        return data, FileVersion(_signature(info), fd), narrowed
 
     def _why_unopenable(self, error: OSError) -> str:
         if os.path.islink(self.path):
@@ -118,8 +118,8 @@ class CacheFile:
         """Create the cache's folder (0700) if it is missing; OSError if that is impossible."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    def write(self, data: bytes) -> Snapshot:
-        """Atomically replace the file with ``data``; the snapshot of what is now there."""
+    def write(self, data: bytes) -> FileVersion:
+        """Atomically replace the file with ``data``; the version now there."""
         self._remove_leftovers()
         fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self._temp_prefix, suffix=".tmp")
         try:
@@ -135,7 +135,7 @@ class CacheFile:
                 os.unlink(temp)
             raise
         self._sync_folder()
-        return Snapshot(data, _signature(info), fd)
+        return FileVersion(_signature(info), fd)
 
     def _remove_leftovers(self) -> None:
         """Delete temporary files of writers that died mid-write (safe: we hold the lock)."""

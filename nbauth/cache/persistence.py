@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Unio
 
 from .._clock import Clock, system_clock
 from ..exceptions import CacheWarning
-from .cachefile import CacheFile, DamagedFile, Snapshot
+from .cachefile import CacheFile, DamagedFile, FileVersion
 from .lock import FileLock, LockTimeout
 from .schema import KNOWN_SECTIONS, Entry, check_document
 from .serializable import SerializableTokenCache, parse_document
@@ -30,6 +30,18 @@ from .serializable import SerializableTokenCache, parse_document
 PATH_VARIABLE = "NBAUTH_CACHE_PATH"
 FILE_NAME = "token_cache.json"
 _UNREAD = object()  # the signature before the first read (None means "no file")
+
+
+def _parse(data: bytes) -> Dict[str, Any]:
+    """The document in a cache file's bytes; ValueError if it is not MSAL's format.
+
+    No bytes, or only blanks (as MSAL's own recipe can leave a file), is an empty cache.
+    """
+    if not data.strip():
+        return {}
+    document = parse_document(data)
+    check_document(document)
+    return document
 
 
 def default_path() -> Path:
@@ -57,8 +69,8 @@ class PersistedTokenCache(SerializableTokenCache):
         self.lock_timeout = lock_timeout
         self._file = CacheFile(self.path)
         self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
-        self._seen: Any = _UNREAD  # signature of the version the memory holds
-        self._snapshot: Optional[Snapshot] = None  # keeps that version's inode alive
+        self._seen: Any = _UNREAD  # that version's signature (None: there was no file)
+        self._version: Optional[FileVersion] = None  # the one the memory holds, kept open
         self._pending: Dict[Tuple[str, str], Optional[Entry]] = {}  # changes not saved yet
         self._editing_now = False
         self._lock_stuck = False  # after a timeout, try without waiting until it frees up
@@ -69,9 +81,9 @@ class PersistedTokenCache(SerializableTokenCache):
         return f"<PersistedTokenCache {str(self.path)!r}>"
 
     def __del__(self) -> None:
-        snapshot = getattr(self, "_snapshot", None)  # absent if __init__ failed
-        if snapshot is not None:
-            snapshot.close()
+        version = getattr(self, "_version", None)  # absent if __init__ failed
+        if version is not None:
+            version.close()
 
     # ---- the hooks TokenCache offers ---------------------------------------------------------
     def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
@@ -160,45 +172,40 @@ class PersistedTokenCache(SerializableTokenCache):
         if self._file.signature() == self._seen:
             return
         try:
-            snapshot, narrowed = self._file.read()
-            document = self._parse(snapshot)
+            data, version, narrowed = self._file.read()
         except DamagedFile as damage:
-            if not locked:  # move it aside only under the lock: another process may be fixing it
-                with self._editing():
-                    return
-            document, snapshot = self._move_aside(str(damage)), None
-            if self._memory_only:
-                return
-        else:
-            if narrowed:
-                self._warn(f"the token cache file {self.path} was open to other users; it is now "
-                           "owner-only (0600)")
-        self._adopt(document, snapshot)
-
-    def _parse(self, snapshot: Optional[Snapshot]) -> Dict[str, Any]:
-        if snapshot is None or not snapshot.data.strip():
-            return {}  # no file, or an empty one (as MSAL's own recipe leaves it): an empty cache
+            return self._damaged(str(damage), locked)
         try:
-            document = parse_document(snapshot.data)
-            check_document(document)
+            document = _parse(data)
         except ValueError as error:
-            snapshot.close()
-            raise DamagedFile(f"is damaged: {error}") from None
-        return document
+            version.close()
+            return self._damaged(f"is damaged: {error}", locked)
+        if narrowed:
+            self._warn(f"the token cache file {self.path} was open to other users; it is now "
+                       "owner-only (0600)")
+        self._adopt(document, version)
 
-    def _adopt(self, document: Dict[str, Any], snapshot: Optional[Snapshot]) -> None:
+    def _damaged(self, damage: str, locked: bool) -> None:
+        if not locked:  # move it aside only under the lock: another process may be replacing it
+            with self._editing():  # which catches up again, locked
+                return
+        self._move_aside(damage)
+        if not self._memory_only:
+            self._adopt({}, None)
+
+    def _adopt(self, document: Dict[str, Any], version: Optional[FileVersion]) -> None:
         self._load_document(document)
         for (name, key), entry in self._pending.items():
             self._sections[name].assign(key, entry)
-        self._hold(snapshot)
+        self._hold(version)
 
-    def _hold(self, snapshot: Optional[Snapshot]) -> None:
-        if self._snapshot is not None:
-            self._snapshot.close()
-        self._snapshot = snapshot
-        self._seen = snapshot.signature if snapshot is not None else None
+    def _hold(self, version: Optional[FileVersion]) -> None:
+        if self._version is not None:
+            self._version.close()
+        self._version = version
+        self._seen = version.signature if version is not None else None
 
-    def _move_aside(self, damage: str) -> Dict[str, Any]:
+    def _move_aside(self, damage: str) -> None:
         try:
             backup = self._file.move_aside(self._clock())
         except OSError as error:
@@ -208,19 +215,18 @@ class PersistedTokenCache(SerializableTokenCache):
         else:
             self._warn(f"the token cache file {self.path} {damage}; it was moved to {backup} and "
                        "nbauth continues with an empty cache")
-        return {}
 
     def _save(self) -> None:
         if not self._pending:
             return
         data = json.dumps(self._document(), indent=4).encode()
         try:
-            snapshot = self._file.write(data)
+            version = self._file.write(data)
         except OSError as error:
             self._warn(f"cannot save the token cache file {self.path} ({error.strerror}); the change "
                        "is kept in memory and saved with the next one")
             return
-        self._hold(snapshot)
+        self._hold(version)
         self._pending.clear()
         self._trouble = ""
         self.has_state_changed = False
