@@ -39,7 +39,7 @@ def shown_buttons(presenter):
 
 def everything(presenter):
     """All the widget state a saved notebook could keep, and the display's text fallbacks."""
-    parts = [presenter.prompt, presenter.helper, presenter.status]
+    parts = [presenter.prompt, presenter.code, presenter.helper, presenter.status]
     bundle = presenter._repr_mimebundle_()
     return json.dumps([p.get_state() for p in parts]) + bundle["text/plain"] + bundle["text/html"]
 
@@ -47,9 +47,9 @@ def everything(presenter):
 def test_waiting_shows_link_code_copy_and_cancel(presenter):
     presenter.show(waiting())
     assert 'href="https://idp.example/device?user_code=WDJB-MJHT" target="_blank"' in presenter.prompt.value
-    assert re.search(r'class="nbauth-code"[^>]*>WDJB-MJHT<', presenter.prompt.value)
+    assert re.search(r'class="nbauth-code"[^>]*>WDJB-MJHT<', presenter.code.value)
     assert (presenter.helper.code, presenter.helper.expires_at) == ("WDJB-MJHT", NOW + 300)
-    assert visible(presenter.prompt) and visible(presenter.helper)
+    assert visible(presenter.prompt) and visible(presenter.code_row)
     assert shown_buttons(presenter) == ["Cancel"]
     assert "Waiting for you to sign in." in presenter.status.value
     assert "expires" not in presenter.status.value  # the browser counts down, not a stale kernel string
@@ -74,7 +74,7 @@ def test_cancel_button_sets_the_cancel_event(presenter):
 def test_signed_in_collapses_to_one_line_without_code_or_link(presenter, calls):
     presenter.show(waiting())
     presenter.finish(waiting().settle(Status.SIGNED_IN, "alice@example.org"))
-    assert not visible(presenter.prompt) and not visible(presenter.helper)
+    assert not visible(presenter.prompt) and not visible(presenter.code_row)
     assert shown_buttons(presenter) == ["Sign out"]
     assert "Signed in as alice@example.org at https://idp.example. Tokens refresh automatically." in \
         presenter.status.value
@@ -107,7 +107,7 @@ def test_without_actions_no_retry_or_sign_out_buttons():
 def test_hostile_provider_strings_are_inert(presenter):
     presenter.show(waiting(verification_uri="javascript:alert(1)//<b>x</b>", verification_uri_complete=None,
                            user_code='<img src=x onerror="alert(1)">'))
-    html = presenter.prompt.value
+    html = presenter.prompt.value + presenter.code.value
     assert "href" not in html and "<img" not in html and "<b>" not in html
     assert "javascript:alert(1)//&lt;b&gt;x&lt;/b&gt;" in html
     presenter.finish(waiting().settle(Status.ERROR, "<script>alert(1)</script>"))

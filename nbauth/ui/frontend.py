@@ -64,7 +64,7 @@ export default { render };
 """
 
 _CSS = """
-.nbauth-helper { display: flex; align-items: center; gap: 12px; margin: 2px 0; }
+.nbauth-helper { display: flex; align-items: center; gap: 12px; margin: 2px 0 2px 12px; }
 .nbauth-helper .nbauth-copy { min-width: 7em; }
 .nbauth-helper .nbauth-countdown { color: var(--jp-ui-font-color2, #666); font-variant-numeric: tabular-nums; }
 """

@@ -38,12 +38,11 @@ def user_code(code: str) -> str:
     return f'<span class="nbauth-code" style="{CODE_STYLE}">{escape(code)}</span>'
 
 
-def prompt(state: FlowState) -> str:
-    """The instruction with its link, and the code below it."""
+def instruction(state: FlowState) -> str:
+    """Where to sign in, and the sentence with the link (the code goes beside it, see ``user_code``)."""
     verb = "check" if code_prefilled(state) else "enter"
-    return (f'<div class="nbauth-prompt" style="line-height: 1.6">'
-            f'To sign in, open {link(verification_link(state))} and {verb} the code:</div>'
-            f'<div style="margin: 6px 0">{user_code(state.user_code)}</div>')
+    return (f'{title(state)}<div class="nbauth-prompt" style="line-height: 1.6">'
+            f'To sign in, open {link(verification_link(state))} and {verb} the code:</div>')
 
 
 def status(state: FlowState, now: Optional[float] = None) -> str:
@@ -60,5 +59,6 @@ def title(state: FlowState) -> str:
 
 def document(state: FlowState, now: Optional[float] = None) -> str:
     """The whole sign-in as one HTML fragment, for front ends that cannot show widgets."""
-    body = f"{title(state)}{prompt(state)}" if state.status is Status.WAITING else ""
+    waiting = state.status is Status.WAITING
+    body = f'{instruction(state)}<div style="margin: 6px 0">{user_code(state.user_code)}</div>' if waiting else ""
     return f'<div class="nbauth-signin">{body}<div>{status(state, now)}</div></div>'

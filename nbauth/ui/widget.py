@@ -32,8 +32,9 @@ class WidgetPresenter(Presenter):
         self._lock = threading.Lock()
         self._display: Any = None
         self.prompt = widgets.HTML()
+        self.code = widgets.HTML()
         self.helper = CodeHelper()
-        self.status = widgets.HTML(layout=widgets.Layout(margin="0 12px 0 0"))
+        self.status = widgets.HTML(layout=widgets.Layout(margin="0 12px 0 0", width="auto", flex="0 0 auto"))
         self.cancel_button = widgets.Button(description="Cancel", icon="times", tooltip="Stop waiting for sign-in")
         self.retry_button = widgets.Button(description="Sign in again", button_style="primary")
         self.sign_out_button = widgets.Button(description="Sign out", tooltip="Forget this account here")
@@ -43,20 +44,22 @@ class WidgetPresenter(Presenter):
         if self.on_sign_out is not None:
             self.sign_out_button.on_click(lambda _: self.on_sign_out())
         buttons = [self.cancel_button, self.retry_button, self.sign_out_button]
-        row = widgets.HBox([self.status, *buttons], layout=widgets.Layout(align_items="center"))
-        self.view = widgets.VBox([self.prompt, self.helper, row], layout=widgets.Layout(**_BOX))
+        self.code_row = widgets.HBox([self.code, self.helper], layout=widgets.Layout(align_items="center"))
+        status_row = widgets.HBox([self.status, *buttons], layout=widgets.Layout(align_items="center"))
+        self.view = widgets.VBox([self.prompt, self.code_row, status_row], layout=widgets.Layout(**_BOX))
         self.view.add_class("nbauth-signin")
 
     def render(self, state: FlowState) -> None:
         with self._lock:
             self.state = state
             waiting = state.status is Status.WAITING
-            self.prompt.value = markup.title(state) + markup.prompt(state) if waiting else ""
+            self.prompt.value = markup.instruction(state) if waiting else ""
+            self.code.value = markup.user_code(state.user_code) if waiting else ""
             self.helper.code = state.user_code if waiting else ""
             self.helper.expires_at = state.expires_at if waiting else 0.0
             self.status.value = markup.status(replace(state, expires_at=0.0))  # the helper counts down
             _show(self.prompt, waiting)
-            _show(self.helper, waiting)
+            _show(self.code_row, waiting)
             _show(self.cancel_button, waiting)
             _show(self.retry_button, state.status.can_retry and self.on_retry is not None)
             _show(self.sign_out_button, state.status is Status.SIGNED_IN and self.on_sign_out is not None)
