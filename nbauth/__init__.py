@@ -17,6 +17,7 @@ from .exceptions import (
 #: Public name -> the module that defines it, imported when the name is first used.
 _LAZY = {
     "PublicClientApplication": "nbauth.public",
+    "cancel_device_flow": "nbauth.public",
     "ConfidentialClientApplication": "nbauth.confidential",
     "TokenCache": "nbauth.cache",
     "SerializableTokenCache": "nbauth.cache",

@@ -52,9 +52,12 @@ class FakeProvider:
     correctly); the default signs them as they are.
     """
 
-    def __init__(self, server: FakeServer, *, scope: str = "api:read"):
+    def __init__(self, server: FakeServer, *, scope: str = "api:read", mount: str = MOUNT,
+                 public_base: Optional[str] = None, issuer: Optional[str] = None):
         self.server = server
-        self.issuer = server.url + MOUNT
+        self.mount = mount
+        self.base = (public_base or server.url) + mount  # where the app sees the endpoints
+        self.issuer = issuer or self.base
         self.key = new_rsa_key()
         self.kid = "k1"
         self.jwks = {"keys": [public_jwk(self.key, self.kid)]}
@@ -62,14 +65,16 @@ class FakeProvider:
         self.id_token: Callable[[dict, FakeProvider], str] = lambda claims, provider: provider.sign(claims)
         self.nonce: Optional[str] = None  # the nonce the next ID token carries
         self.sub = "alice"
-        server.route("GET", MOUNT + "/.well-known/openid-configuration", lambda r: (200, {}, self.metadata()))
-        server.route("GET", MOUNT + "/jwks", lambda r: (200, {}, self.jwks))
-        server.route("POST", MOUNT + "/token", self._token)
+        self.extra_response: dict = {}  # merged into every token response (e.g. refresh_in)
+        for discovery in ("/.well-known/openid-configuration", "/v2.0/.well-known/openid-configuration"):
+            server.route("GET", mount + discovery, lambda r: (200, {}, self.metadata()))
+        server.route("GET", mount + "/jwks", lambda r: (200, {}, self.jwks))
+        server.route("POST", mount + "/token", self._token)
 
     def metadata(self) -> dict:
-        return {"issuer": self.issuer, "token_endpoint": self.issuer + "/token",
-                "authorization_endpoint": self.issuer + "/auth", "jwks_uri": self.issuer + "/jwks",
-                "device_authorization_endpoint": self.issuer + "/device",
+        return {"issuer": self.issuer, "token_endpoint": self.base + "/token",
+                "authorization_endpoint": self.base + "/auth", "jwks_uri": self.base + "/jwks",
+                "device_authorization_endpoint": self.base + "/device",
                 "authorization_response_iss_parameter_supported": True}
 
     def claims(self, **overrides: Any) -> dict:
@@ -88,11 +93,11 @@ class FakeProvider:
     def _token(self, request) -> tuple:
         body = {"access_token": f"at-{time.monotonic_ns()}", "token_type": "Bearer", "expires_in": 3600,
                 "refresh_token": f"rt-{time.monotonic_ns()}", "scope": self.scope,
-                "id_token": self.id_token(self.claims(), self)}
+                "id_token": self.id_token(self.claims(), self), **self.extra_response}
         return 200, {}, body
 
     def token_requests(self) -> list:
-        return self.server.requests_to(MOUNT + "/token")
+        return self.server.requests_to(self.mount + "/token")
 
     def jwks_requests(self) -> list:
-        return self.server.requests_to(MOUNT + "/jwks")
+        return self.server.requests_to(self.mount + "/jwks")
