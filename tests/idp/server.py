@@ -142,6 +142,7 @@ class LocalIdP:
         try:
             self._spawn(node)
             if not self._ready.wait(self._startup_timeout) or self._issuer is None:
+                self._wait_briefly_for_exit()
                 raise IdPStartError(
                     f"the provider was not ready after {time.monotonic() - started:.1f}s: "
                     f"{self._diagnostics()}"
@@ -180,6 +181,13 @@ class LocalIdP:
             else:
                 self._stdout_tail.append(line)
         self._ready.set()  # EOF: the process ended; start() reports what it left behind
+
+    def _wait_briefly_for_exit(self) -> None:
+        """If the provider is ending, let it finish so its exit code and stderr are complete."""
+        try:
+            self._proc.wait(1)
+        except subprocess.TimeoutExpired:
+            pass
 
     def _diagnostics(self) -> str:
         code = self._proc.poll() if self._proc else None
