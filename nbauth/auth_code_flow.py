@@ -31,6 +31,19 @@ def _check_redirect_uri(redirect_uri: Optional[str]) -> str:
     return redirect_uri
 
 
+def _extra_url_params(extra: Mapping[str, Any]) -> dict:
+    """MSAL's pass-through authorization parameters, checked: strings only, PKCE S256 only."""
+    if any(not isinstance(value, str) for value in extra.values()):
+        raise ConfigurationError(f"extra authorization parameters must be strings: {sorted(extra)}")
+    if extra.get("code_challenge_method", "S256") != "S256" or ("code_challenge" in extra) != (
+            "code_challenge_method" in extra):
+        raise ConfigurationError("PKCE takes code_challenge with code_challenge_method='S256'")
+    clash = sorted(set(extra) & {"client_id", "scope", "claims"})
+    if clash:
+        raise ConfigurationError(f"nbauth sets {clash} itself (pass scopes and claims_challenge)")
+    return dict(extra)
+
+
 def _request_of(flow: Mapping[str, Any]) -> AuthorizationRequest:
     """The sign-in a flow dict describes; raises ConfigurationError when it is not one."""
     if not isinstance(flow, Mapping) or any(not flow.get(key) for key in _FLOW_KEYS):
@@ -97,9 +110,11 @@ class AuthCodeFlows(ClientApplication):
                                       response_type: str = "code", prompt: Optional[str] = None,
                                       nonce: Optional[str] = None, domain_hint: Optional[str] = None,
                                       claims_challenge: Optional[str] = None, **kwargs: Any) -> str:
-        """MSAL's older sign-in URL (no PKCE); the caller checks ``state`` on the redirect.
+        """MSAL's older sign-in URL; the caller keeps and checks ``state`` on the redirect.
 
-        Deprecated, as in MSAL: :meth:`initiate_auth_code_flow` does the checks itself.
+        Other keyword arguments are added to the URL, as MSAL does (e.g. ``code_challenge``
+        and ``code_challenge_method="S256"`` for PKCE). Deprecated, as in MSAL:
+        :meth:`initiate_auth_code_flow` does all of this itself.
         """
         warnings.warn("Change your get_authorization_request_url() to initiate_auth_code_flow()",
                       DeprecationWarning, stacklevel=2)
@@ -109,6 +124,7 @@ class AuthCodeFlows(ClientApplication):
                   "scope": " ".join(self._requested_scopes(scopes)), "state": state, "nonce": nonce,
                   "prompt": prompt, "login_hint": login_hint, "domain_hint": domain_hint,
                   "claims": merge_claims(self._client_capabilities, claims_challenge)}
+        params.update(_extra_url_params(kwargs))
         endpoint = self._authorization_endpoint()
         query = urlencode({k: v for k, v in params.items() if v is not None})
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
@@ -116,17 +132,21 @@ class AuthCodeFlows(ClientApplication):
     @errors_as_results
     def acquire_token_by_authorization_code(self, code: str, scopes: List[str], redirect_uri: Optional[str] = None,
                                             nonce: Optional[str] = None, claims_challenge: Optional[str] = None,
-                                            *, code_verifier: Optional[str] = None, **kwargs: Any) -> RedactedDict:
+                                            *, data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """Redeem a code from :meth:`get_authorization_request_url`'s sign-in (MSAL's older pair).
 
-        ``nonce``, when the URL carried one, must be in the ID token. ``code_verifier`` (an
-        nbauth addition) goes with a URL that carried a PKCE challenge.
+        ``nonce``, when the URL carried one, must be in the ID token. ``data={"code_verifier":
+        ...}`` (MSAL's way) goes with a URL that carried a PKCE challenge.
         """
         warnings.warn("Change your acquire_token_by_authorization_code() to acquire_token_by_auth_code_flow()",
                       DeprecationWarning, stacklevel=3)
         if not isinstance(code, str) or not code:
             raise ConfigurationError("code must be the non-empty authorization code from the redirect")
         requested = self._requested_scopes(scopes)
+        unknown = sorted(set(data or {}) - {"code_verifier"})
+        if unknown:
+            raise ConfigurationError(f"data may only hold code_verifier, not {unknown}")
+        code_verifier = (data or {}).get("code_verifier")
         if code_verifier is not None:
             grant = authorization_code_grant(code, _check_redirect_uri(redirect_uri), code_verifier, requested)
         else:

@@ -11,6 +11,7 @@ from idp.browser import login
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, WEB_REDIRECT_URI
 from nbauth import ConfidentialClientApplication, ConfigurationError, FlowError
 from nbauth.cache import TokenCache
+from nbauth.protocol.pkce import new_pkce
 
 
 def new_app(idp):
@@ -135,6 +136,27 @@ def test_msals_older_pair_signs_in_with_the_callers_state_and_nonce(idp):
     with pytest.raises(ConfigurationError, match="response_type"), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         app.get_authorization_request_url(["api:read"], response_type="token")
+
+
+def test_the_older_pair_takes_pkce_as_msal_does(idp):
+    app = new_app(idp)
+    pkce = new_pkce()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        url = app.get_authorization_request_url(["api:read"], state="s", redirect_uri=WEB_REDIRECT_URI,
+                                                code_challenge=pkce.challenge, code_challenge_method="S256")
+        assert dict(parse_qsl(urlsplit(url).query))["code_challenge"] == pkce.challenge
+        code = redirect_params(login(url, "alice", verify=idp.ca_path))["code"]
+        result = app.acquire_token_by_authorization_code(code, ["api:read"], redirect_uri=WEB_REDIRECT_URI,
+                                                         data={"code_verifier": pkce.verifier})
+        assert result["id_token_claims"]["sub"] == "alice"
+        for kwargs, fragment in (({"code_challenge": pkce.challenge}, "S256"),
+                                 ({"code_challenge": pkce.challenge, "code_challenge_method": "plain"}, "S256"),
+                                 ({"scope": "x"}, "sets .'scope'. itself"), ({"max_age": 5}, "must be strings")):
+            with pytest.raises(ConfigurationError, match=fragment):
+                app.get_authorization_request_url(["api:read"], **kwargs)
+        with pytest.raises(ConfigurationError, match="only hold code_verifier"):
+            app.acquire_token_by_authorization_code("c", ["api:read"], data={"grant_type": "password"})
 
 
 def test_the_older_pair_checks_the_nonce_too(idp):
