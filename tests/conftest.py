@@ -41,7 +41,7 @@ def idp(session_ca) -> LocalIdP:
 
     Shared by many tests: filter its logs by your own user_code / client, or reset_stats() first.
     """
-    with LocalIdP(ca=session_ca, device_interval=1) as provider:
+    with LocalIdP(ca=session_ca) as provider:
         yield provider
 
 
@@ -49,12 +49,13 @@ def idp(session_ca) -> LocalIdP:
 def make_idp(session_ca):
     """Factory for providers with other settings: ``make_idp(access_token_ttl=2)``.
 
+    Defaults are LocalIdP's (device_interval=1, the provider's own default being 5).
+
     Takes LocalIdP's keyword arguments; every provider it started is stopped at teardown.
     """
     started: list[LocalIdP] = []
 
     def make(**config) -> LocalIdP:
-        config.setdefault("device_interval", 1)
         provider = LocalIdP(ca=session_ca, **config)
         started.append(provider)
         return provider.start()

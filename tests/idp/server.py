@@ -56,11 +56,14 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _unsigned_bytes(number: int) -> bytes:
+    return number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
 def _public_jwk(key, kid: str) -> dict:
     numbers = key.public_key().public_numbers()
-    as_bytes = lambda n: n.to_bytes((n.bit_length() + 7) // 8, "big")  # noqa: E731
-    return {"kty": "RSA", "use": "sig", "kid": kid, "n": _b64url(as_bytes(numbers.n)),
-            "e": _b64url(as_bytes(numbers.e))}
+    return {"kty": "RSA", "use": "sig", "kid": kid, "n": _b64url(_unsigned_bytes(numbers.n)),
+            "e": _b64url(_unsigned_bytes(numbers.e))}
 
 
 class LocalIdP:
