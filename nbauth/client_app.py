@@ -37,6 +37,8 @@ _REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 _UNSUPPORTED_OPTIONS = {"verify": True, "proxies": None, "azure_region": None, "allow_broker": None}
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
+_environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
 
 
 def errors_as_results(method: F) -> F:
@@ -130,7 +132,7 @@ class ClientApplication:
     @staticmethod
     def _environment(authority: Authority) -> str:
         """The cache's environment for an authority: its host, as MSAL files it."""
-        return environment_and_realm(authority.url)[0] or authority.instance
+        return _environment_and_realm(authority.url)[0] or authority.instance
 
     def _environments(self, authority: Authority) -> List[str]:
         """The authority's environment, then its Entra aliases (unless instance discovery is off)."""
@@ -281,7 +283,7 @@ class ClientApplication:
         ``user_assertion_hash`` (on-behalf-of).
         """
         query = {"client_id": self.client_id, "environment": self._environment(authority),
-                 "realm": environment_and_realm(self._metadata(authority).token_endpoint)[1], **owner}
+                 "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1], **owner}
         now = self._clock()
         due = None
         for entry in self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,

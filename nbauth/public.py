@@ -89,11 +89,13 @@ class PublicClientApplication(ClientApplication):
         """Poll until the person signs in, refuses, the code expires, or the flow is cancelled.
 
         ``flow`` is updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
-        ``exit_condition(flow)`` is checked between polls (default: the flow has expired).
+        ``exit_condition(flow)``, checked at least once a second between polls, ends the wait
+        early with the last poll's ``authorization_pending`` result (``lambda flow: True``
+        polls once without blocking).
         """
         if not isinstance(flow, dict) or not flow.get("device_code"):
             raise ConfigurationError("flow must be a dict from initiate_device_flow() with a device_code")
-        stop = exit_condition or (lambda f: f.get("expires_at", 0) < self._clock())
+        stop = exit_condition or (lambda f: False)  # expiry and cancellation are always checked
         cancel = threading.Event()
         with _polls_lock:
             _polls[flow["device_code"]] = cancel
