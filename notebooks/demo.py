@@ -6,6 +6,7 @@ token's claims, then acquires the token again silently, from the cache.
 
     python notebooks/demo.py                  # a person signs in at the printed link
     python notebooks/demo.py --self-approve   # the demo approves its own code (scripts, tests)
+    python notebooks/demo.py --lab            # JupyterLab on notebooks/quickstart.ipynb instead
 """
 from __future__ import annotations
 
@@ -81,11 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--self-approve", action="store_true",
                         help="approve the device code without a person (for scripts and tests)")
+    parser.add_argument("--lab", action="store_true", help="open the quickstart notebook in JupyterLab")
+    parser.add_argument("--port", type=int, default=8888, help="JupyterLab's port (with --lab)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser (with --lab)")
     args = parser.parse_args(argv)
     print("Starting the local OpenID provider...", flush=True)
     with LocalIdP(device_interval=1 if args.self_approve else 5) as idp:
         os.environ["REQUESTS_CA_BUNDLE"] = idp.ca_path  # trust the provider's throwaway CA
         print(f"issuer: {idp.issuer}\n", flush=True)
+        if args.lab:
+            from demo_lab import run_lab  # beside this file
+
+            return run_lab(idp.issuer, idp.ca_path, port=args.port, open_browser=not args.no_browser)
         app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer)
         try:
             first = sign_in(app, idp, args.self_approve)

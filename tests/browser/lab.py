@@ -1,0 +1,128 @@
+"""A JupyterLab server for tests: isolated Jupyter folders, 127.0.0.1, a random token."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import requests
+
+LAB_START_SECONDS = 90
+
+
+def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float) -> bool:
+    """Jupyter logs its URL a moment before it accepts connections: probe ``url`` until it answers."""
+    while alive() and time.monotonic() < deadline:
+        try:
+            requests.get(url, headers=headers, timeout=5).raise_for_status()
+            return True
+        except requests.RequestException:
+            time.sleep(0.1)
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Lab:
+    """A JupyterLab server with its own Jupyter folders, serving ``root`` (the notebooks)."""
+
+    def __init__(self, home: Path, env: dict):
+        self.root = home / "nb"
+        self.token = secrets.token_hex(16)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._home, self._env = home, env
+        self._proc: subprocess.Popen | None = None
+        self._ready = threading.Event()
+        self.log: list[str] = []
+
+    def start(self) -> "Lab":
+        self.root.mkdir(parents=True)
+        settings = self._home / "lab-settings"
+        notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        notification.parent.mkdir(parents=True)
+        notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        env = {**os.environ, **self._env,
+               "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
+               "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+               "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
+               "IPYTHONDIR": str(self._home / "ipython")}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+             f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+             "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
+        if not (self._ready.wait(LAB_START_SECONDS) and self._serving(deadline=time.monotonic() + 30)):
+            self.stop()
+            raise RuntimeError("JupyterLab did not start:\n" + "\n".join(self.log[-40:]))
+        return self
+
+    def _serving(self, deadline: float) -> bool:
+        return serving(f"{self.url}/api/status", self.headers, lambda: self._proc.poll() is None, deadline)
+
+    @property
+    def headers(self) -> dict:
+        return {"Authorization": f"token {self.token}"}
+
+    def _read_log(self) -> None:
+        for raw in self._proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.log.append(line)
+            if f"127.0.0.1:{self.port}/lab" in line:
+                self._ready.set()
+        self._ready.set()
+
+    def add_notebook(self, source: Path) -> Path:
+        return Path(shutil.copy(source, self.root / source.name))
+
+    def page_url(self, notebook: str) -> str:
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+
+    def stop(self) -> None:
+        """Shut the server and its kernels down (kernels run in sessions of their own)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        family = _descendants(proc.pid)
+        try:
+            requests.post(f"{self.url}/api/shutdown", headers=self.headers, timeout=10)
+            proc.wait(20)
+        except (requests.RequestException, subprocess.TimeoutExpired):
+            pass
+        for process in [proc.pid, *family]:
+            _kill_group_and_self(process)
+        proc.wait()
+        proc.stderr.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_group_and_self(pid: int) -> None:
+    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except (ProcessLookupError, PermissionError):
+            pass
