@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 from . import token_endpoint
@@ -110,6 +111,7 @@ class ClientApplication:
         self._client_capabilities = list(client_capabilities or [])
         self._exclude_scopes = _check_exclude_scopes(exclude_scopes)
         self._client_auth: ClientAuth = self._make_client_auth(client_credential)
+        self._refresh_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self.authority.url!r})"
@@ -259,21 +261,29 @@ class ClientApplication:
             return None
         requested = self._requested_scopes(scopes)
         target = self._authority_for(authority)
-        cached = None
-        if not (force_refresh or claims_challenge):
-            cached = self._cached_access_token(scope_rules.reportable(requested), target,
-                                               home_account_id=account.get("home_account_id"))
-            if cached is not None and cached[0] is TokenState.FRESH:
-                return cached[1]
-        fallback = cached[1] if cached is not None else None
-        try:
-            refreshed = self._refresh_with_cached_rt(requested, account, target, claims_challenge)
-        except _REFRESH_FAILURES as exc:
-            if fallback is None:
-                raise
-            logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
-            return fallback
+        use_cache = not (force_refresh or claims_challenge)
+        cached = self._account_token(requested, target, account) if use_cache else None
+        if cached is not None and cached[0] is TokenState.FRESH:
+            return cached[1]
+        with self._refresh_lock:  # one refresh at a time: a rotated refresh token works only once
+            if use_cache:  # another thread may have refreshed while this one waited
+                cached = self._account_token(requested, target, account)
+                if cached is not None and cached[0] is TokenState.FRESH:
+                    return cached[1]
+            fallback = cached[1] if cached is not None else None
+            try:
+                refreshed = self._refresh_with_cached_rt(requested, account, target, claims_challenge)
+            except _REFRESH_FAILURES as exc:
+                if fallback is None:
+                    raise
+                logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
+                return fallback
         return refreshed or fallback
+
+    def _account_token(self, requested: List[str], authority: Authority,
+                       account: dict) -> Optional[Tuple[TokenState, RedactedDict]]:
+        return self._cached_access_token(scope_rules.reportable(requested), authority,
+                                         home_account_id=account.get("home_account_id"))
 
     def _cached_access_token(self, scopes: List[str], authority: Authority,
                              **owner: Optional[str]) -> Optional[Tuple[TokenState, RedactedDict]]:

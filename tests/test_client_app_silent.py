@@ -1,4 +1,5 @@
 """Silent acquisition: the cache first, then the account's refresh token (rotated ones kept)."""
+import threading
 import time
 
 import pytest
@@ -176,3 +177,23 @@ def test_a_claims_challenge_skips_the_cache_and_is_sent(fake_app, provider):
     refresh = provider.token_requests()[-1].form
     assert (refresh["grant_type"], refresh["claims"]) == ("refresh_token", challenge)
     assert refresh["scope"].split() == ["api:read", "offline_access", "openid", "profile"]
+
+
+def test_concurrent_callers_share_one_refresh(app, idp, clock):
+    sign_in(app)
+    account = account_of(app)
+    clock.advance(280)
+    refreshes = idp.count("refresh_token")
+    results, start = [], threading.Barrier(4)
+
+    def call():
+        start.wait(5)
+        results.append(app.acquire_token_silent(SCOPES, account))
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert idp.count("refresh_token") == refreshes + 1  # a second redemption would revoke the grant
+    assert len({r["access_token"] for r in results}) == 1 and len(results) == 4
