@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ._clock import Clock, system_clock
 from .authority import parse_authority
+from .cache.schema import home_account
 from .exceptions import FlowError, NbauthError, OAuthError
 from .protocol.device import Poll, after_poll
 from .revocation import revoke_refresh_tokens
@@ -107,6 +108,13 @@ class SignIn:
             self.cancel()
         self._begin()
 
+    def _sign_in_again_from_button(self) -> None:
+        """The widget's button: nobody would see an exception there, so a failure is shown instead."""
+        try:
+            self.sign_in_again()
+        except NbauthError as exc:
+            self._settle(self._attempt, self._state.settle(Status.ERROR, str(exc)), error=exc)
+
     def sign_out(self) -> None:
         """Forget the account here and revoke its refresh token at the provider (RFC 7009)."""
         account = self._account
@@ -138,8 +146,8 @@ class SignIn:
 
     def _begin(self) -> None:
         if self._presenter is None:
-            self._presenter = make_presenter(self._ui, on_cancel=self._stop_polling, on_retry=self.sign_in_again,
-                                             on_sign_out=self.sign_out)
+            self._presenter = make_presenter(self._ui, on_cancel=self._stop_polling, on_sign_out=self.sign_out,
+                                             on_retry=self._sign_in_again_from_button)
         self._presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
         flow = self.app.initiate_device_flow(self.scopes)
         if "user_code" not in flow:
@@ -171,14 +179,10 @@ class SignIn:
             status = _STATUS_OF_POLL.get(after_poll(error.error, 1).outcome, Status.ERROR)
             self._settle(attempt, state.settle(status, error.description or error.error), error=error)
 
-    def _account_of(self, result: dict) -> dict:
-        claims = result.get("id_token_claims") or {}
-        accounts = self.app.get_accounts()
-        for account in accounts:
-            if claims.get("sub") and account.get("home_account_id", "").startswith(claims["sub"]):
-                return account
-        names = {claims.get("preferred_username"), claims.get("email")} - {None}
-        return next((a for a in accounts if a.get("username") in names), {"username": claims.get("sub", "")})
+    def _account_of(self, result: dict) -> Optional[dict]:
+        """The cached account the token response was filed under."""
+        home_account_id = home_account(result, result.get("id_token_claims") or {})[1]
+        return next((a for a in self.app.get_accounts() if a.get("home_account_id") == home_account_id), None)
 
     def _settle(self, attempt: int, state: FlowState, *, account: Any = ..., error: Optional[NbauthError] = None):
         """The one place the state changes; a stale attempt's outcome is dropped."""

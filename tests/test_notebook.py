@@ -1,6 +1,8 @@
 """``nbauth.login`` and its ``SignIn`` handle, in-process against the local provider."""
 import time
+from pathlib import Path
 
+import nbformat
 import pytest
 
 import nbauth
@@ -124,3 +126,24 @@ def test_sign_out_forgets_the_account_and_revokes_its_refresh_token(idp, cache):
     assert result.get("error") == "invalid_grant"
     with pytest.raises(FlowError, match="sign_in_again"):
         me.token(timeout=0)
+
+
+def test_retry_button_shows_a_failure_instead_of_raising(make_idp, cache):
+    provider = make_idp()
+    me = login(provider, cache)
+    me.cancel()
+    provider.stop()  # the provider is gone: the new code cannot be had
+    me._presenter.on_retry()
+    assert me.status is Status.ERROR and me.state.detail.endswith("/device/auth: connection failed")
+    with pytest.raises(nbauth.TransportError):
+        me.token(timeout=0)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")),
+                         ids=lambda path: path.name)
+def test_committed_notebooks_are_valid_and_carry_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
+    assert "widgets" not in nb.metadata

@@ -100,8 +100,8 @@ def test_cancel_in_the_kernel_stops_polling(idp, kernel_env):
     with kernel.client.setup_kernel():
         kernel.execute(0)
         code = user_code(kernel.cell(0))
-        out = kernel.run("import threading\nme.cancel()\n"
-                         "print(me.status.value, [t.name for t in threading.enumerate() if t.name.startswith('nbauth')])")
+        out = kernel.run("import threading\nme.cancel()\nprint(me.status.value, "
+                         "[t.name for t in threading.enumerate() if t.name.startswith('nbauth')])")
         assert out == "cancelled []\n"
         polls = len(idp.token_log("device_code", user_code=code))
         idp.approve_device(code, "alice")

@@ -86,6 +86,11 @@ def test_pending_widget_copy_and_cancel(quickstart, idp, artifacts):
     assert polls(idp, code) == before
     expect(out.locator(".nbauth-status")).to_have_text("Sign-in cancelled.")
 
+    out.get_by_role("button", name="Sign in again").click()  # a new code, in the same output
+    expect(out.locator(".nbauth-code")).to_be_visible(timeout=WAIT_MS)  # none was shown after cancel
+    assert out.locator(".nbauth-code").inner_text().strip() not in ("", code)
+    expect(out.locator(".nbauth-status")).to_have_text("Waiting for you to sign in.")
+
 
 def test_approved_sign_in_collapses_to_one_line(quickstart, idp, artifacts):
     page, lab, run = quickstart
