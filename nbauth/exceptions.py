@@ -77,8 +77,11 @@ class IdTokenError(NbauthError):
     """An ID token failed validation (signature, issuer, audience, expiry or nonce)."""
 
 
-class FlowError(NbauthError):
-    """An authorization flow was misused or its response does not match it (e.g. state)."""
+class FlowError(NbauthError, ValueError):
+    """An authorization flow was misused or its response does not match it (e.g. state).
+
+    A ``ValueError`` too, as MSAL raises there, so web apps written for MSAL keep working.
+    """
 
 
 class InteractionUnavailable(NbauthError):
