@@ -67,7 +67,8 @@ def _check_exclude_scopes(exclude_scopes: Optional[List[str]]) -> frozenset:
 
 def _refuse_unsupported(options: Dict[str, Any]) -> None:
     for name, value in options.items():
-        if value != _UNSUPPORTED_OPTIONS[name]:
+        default = _UNSUPPORTED_OPTIONS[name]
+        if value != default and (default is not None or value):  # e.g. allow_broker=False is fine
             raise ConfigurationError(f"nbauth does not support MSAL's {name} option"
                                      + (" (pass http_client= a configured requests.Session)"
                                         if name in ("verify", "proxies") else ""))
