@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from fake_provider import CLIENT_ID, FakeProvider
 from idp.browser import approve_device_via_html
 from idp.server import GRANT_DEVICE_CODE, NATIVE_CLIENT
 from nbauth import PublicClientApplication
@@ -134,3 +135,10 @@ def test_an_exit_condition_that_is_true_polls_once_without_blocking(idp):
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda f: True)
     assert result["error"] == "authorization_pending"
     assert len(idp.token_log("device_code", user_code=flow["user_code"])) == 1
+
+
+def test_a_refused_device_authorization_is_an_error_result_like_msals(fake_server):
+    provider = FakeProvider(fake_server)
+    fake_server.route("POST", "/fake/device", (400, {}, {"error": "invalid_scope", "error_description": "no such"}))
+    flow = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer).initiate_device_flow(["x"])
+    assert (flow["error"], flow["error_description"]) == ("invalid_scope", "no such") and "user_code" not in flow
