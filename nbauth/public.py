@@ -16,7 +16,8 @@ from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
 from ._redact import RedactedDict
-from .client_app import ClientApplication, errors_as_results
+from .auth_code_flow import AuthCodeFlows
+from .client_app import errors_as_results
 from .exceptions import ConfigurationError, OAuthError
 from .loopback import LoopbackListener
 from .protocol import scopes as scope_rules
@@ -49,7 +50,7 @@ def cancel_device_flow(flow: Dict[str, Any]) -> None:
         event.set()
 
 
-class PublicClientApplication(ClientApplication):
+class PublicClientApplication(AuthCodeFlows):
     """MSAL's ``PublicClientApplication`` against Entra ID or any OpenID provider."""
 
     def __init__(self, client_id: str, client_credential: None = None, **kwargs: Any):

@@ -168,3 +168,17 @@ def test_the_older_pair_checks_the_nonce_too(idp):
         result = app.acquire_token_by_authorization_code(code, ["api:read"], redirect_uri=WEB_REDIRECT_URI,
                                                          nonce="n-2")
     assert result["error"] == "invalid_id_token" and app.get_accounts() == []
+
+
+def test_a_public_client_has_the_auth_code_flow_too_as_in_msal(idp):
+    """MSAL puts the auth-code methods on the shared base: a desktop app that runs its own
+    redirect listener uses them with PKCE and no secret."""
+    from idp.server import NATIVE_CLIENT
+    from nbauth import PublicClientApplication
+
+    app = PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=TokenCache())
+    flow = app.initiate_auth_code_flow(["api:read"], redirect_uri="http://127.0.0.1:8400/callback")
+    redirect = login(flow["auth_uri"], "bob", verify=idp.ca_path)
+    result = app.acquire_token_by_auth_code_flow(flow, dict(parse_qsl(urlsplit(redirect).query)))
+    assert result["id_token_claims"]["sub"] == "bob" and "refresh_token" in result
+    assert app.get_accounts()[0]["username"] == "bob@example.test"
