@@ -10,9 +10,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ._clock import Clock, system_clock
-from .authority import parse_authority
 from .cache.schema import home_account
-from .exceptions import FlowError, NbauthError, OAuthError
+from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError
 from .protocol.device import Poll, after_poll
 from .revocation import revoke_refresh_tokens
 from .ui import FlowState, Presenter, Status, make_presenter
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
 
 #: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
 CANCEL_JOIN_SECONDS = 10.0
+_UNCHANGED = object()  # ``_settle``'s default: keep the account as it is
 
 
 class SignIn:
@@ -36,6 +36,8 @@ class SignIn:
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
                  ui: Optional[str] = None, username: Optional[str] = None, clock: Clock = system_clock):
+        if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
+            raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
         self.scopes = list(scopes)
         self.authority = authority
@@ -45,7 +47,7 @@ class SignIn:
         self._changed = threading.Condition()
         self._state = FlowState(status=Status.SIGN_IN_NEEDED, authority=authority)
         self._account: Optional[dict] = None
-        self._error: Optional[NbauthError] = None
+        self._error: Optional[Exception] = None  # why the sign-in ended without a token
         self._attempt = 0
         self._thread: Optional[threading.Thread] = None
         self._flow: Optional[dict] = None
@@ -163,38 +165,41 @@ class SignIn:
         self._thread.start()
 
     def _poll(self, attempt: int, flow: dict, state: FlowState, cancelled: threading.Event) -> None:
+        account: Any = _UNCHANGED
         try:
             result = self.app.acquire_token_by_device_flow(flow, exit_condition=lambda _: cancelled.is_set())
-        except NbauthError as exc:
-            self._settle(attempt, state.settle(Status.ERROR, str(exc)), error=exc)
-            return
-        if "access_token" in result:
-            account = self._account_of(result)
-            self._settle(attempt, state.settle(Status.SIGNED_IN, _name(account)), account=account)
-        elif cancelled.is_set():
-            self._settle(attempt, state.settle(Status.CANCELLED), error=FlowError(
-                "the sign-in was cancelled; call sign_in_again() for a new code"))
-        else:
-            error = _error_of(result)
-            status = _STATUS_OF_POLL.get(after_poll(error.error, 1).outcome, Status.ERROR)
-            self._settle(attempt, state.settle(status, error.description or error.error), error=error)
+            if "access_token" in result:
+                account = self._account_of(result)
+                status, detail, error = Status.SIGNED_IN, _name(account), None
+            elif cancelled.is_set():
+                status, detail = Status.CANCELLED, ""
+                error = FlowError("the sign-in was cancelled; call sign_in_again() for a new code")
+            else:
+                error = _error_of(result)
+                status = _STATUS_OF_POLL.get(after_poll(error.error, 1).outcome, Status.ERROR)
+                detail = error.description or error.error
+        except Exception as exc:  # the thread's edge: whatever ends the polling must end the waiting too
+            status, detail, error = Status.ERROR, str(exc) or type(exc).__name__, exc
+        self._settle(attempt, state.settle(status, detail), account=account, error=error)
 
     def _account_of(self, result: dict) -> Optional[dict]:
         """The cached account the token response was filed under."""
         home_account_id = home_account(result, result.get("id_token_claims") or {})[1]
         return next((a for a in self.app.get_accounts() if a.get("home_account_id") == home_account_id), None)
 
-    def _settle(self, attempt: int, state: FlowState, *, account: Any = ..., error: Optional[NbauthError] = None):
-        """The one place the state changes; a stale attempt's outcome is dropped."""
+    def _settle(self, attempt: int, state: FlowState, *, account: Any = _UNCHANGED,
+                error: Optional[Exception] = None) -> None:
+        """The one place the state changes; a stale attempt's outcome is dropped. Waiters resume
+        once the presenter has shown the change (a script's next line comes after it)."""
         with self._changed:
             if attempt != self._attempt:
                 return
             self._state, self._error = state, error
-            if account is not ...:
+            if account is not _UNCHANGED:
                 self._account = account
+            if self._presenter is not None:
+                self._presenter.finish(state)
             self._changed.notify_all()
-        if self._presenter is not None:
-            self._presenter.finish(state)
 
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:
@@ -233,7 +238,6 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
     from .cache import PersistedTokenCache
     from .public import PublicClientApplication
 
-    url = parse_authority(authority, oidc_authority=oidc_authority).url
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
-    return SignIn(app, scopes, authority=url, ui=ui, username=username).start()
+    return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username).start()

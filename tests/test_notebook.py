@@ -147,3 +147,8 @@ def test_committed_notebooks_are_valid_and_carry_no_outputs(path):
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert code and all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert "widgets" not in nb.metadata
+
+
+def test_scopes_as_one_string_is_refused(idp, cache):
+    with pytest.raises(nbauth.ConfigurationError, match=r"scopes must be a list of scope strings"):
+        nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes="api:read", cache=cache)

@@ -14,6 +14,7 @@ from idp.server import EMAILS, NATIVE_CLIENT
 SCRIPT = f"""
 import sys, nbauth
 me = nbauth.login({NATIVE_CLIENT!r}, oidc_authority=sys.argv[1], scopes=["api:read"])
+print("login returned", file=sys.stderr)
 print("TOKEN", len(me.token(timeout=60)), file=sys.stderr)
 """
 CODE = re.compile(rb"(?:enter|check) the code (\S+)\r?\n")
@@ -59,7 +60,9 @@ def test_ctrl_c_cancels_the_sign_in(make_idp, spawn):
     child = spawn(provider.issuer)
     child.expect(CODE)
     code = child.match.group(1).decode()
-    child.expect("Waiting for you to sign in")
+    child.expect("login returned")
+    child.expect(re.escape("\r\x1b[KWaiting for you to sign in; the code expires in 9:59."))  # a second on:
+    # the script is waiting in token() by now, as a person's Ctrl-C finds it
     started = time.perf_counter()
     child.sendintr()
     child.expect(re.escape("\r\x1b[KSign-in cancelled.\r\n"))
