@@ -1,0 +1,127 @@
+"""The one seam every integration takes tokens through: a ``TokenSource``.
+
+A token source is a callable ``source(scopes, *, claims_challenge=None, force_refresh=False)``
+returning a :class:`Token`. :func:`token_source` makes one from what a notebook or script already
+has: the ``SignIn`` handle of ``nbauth.login``, an application and an account (nbauth's or MSAL's
+own, which share the method names), or a confidential application for its own token. Tokens come
+through the applications' public methods, so their cache, refresh and locking apply unchanged.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional, Protocol, Sequence
+
+from .._clock import Clock, system_clock
+from .._redact import mask
+from ..exceptions import ConfigurationError, OAuthError
+
+
+class Token(NamedTuple):
+    """An access token and when it expires / should be refreshed (seconds since the epoch)."""
+
+    access_token: str
+    expires_on: int
+    token_type: str = "Bearer"
+    refresh_on: Optional[int] = None
+
+    def __repr__(self) -> str:
+        return (f"Token(access_token={mask(self.access_token)}, expires_on={self.expires_on}, "
+                f"token_type={self.token_type!r}, refresh_on={self.refresh_on})")
+
+
+class TokenSource(Protocol):
+    """Gives a token for ``scopes``; ``force_refresh`` skips a cached token, and a
+    ``claims_challenge`` (JSON text) asks for a token carrying those claims."""
+
+    def __call__(self, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+                 force_refresh: bool = False) -> Token: ...
+
+
+def token_from_result(result: Optional[dict], now: float) -> Token:
+    """The token in MSAL's result dict; raises OAuthError for an error result or None."""
+    if not result:
+        raise OAuthError("interaction_required", "no token in the cache for this account and these scopes; "
+                                                 "sign in first (nbauth.login, or nbauth login in a terminal)")
+    if "access_token" not in result:
+        raise OAuthError(result.get("error") or "unknown_error", result.get("error_description") or "",
+                         error_codes=result.get("error_codes"), correlation_id=result.get("correlation_id"),
+                         claims=result.get("claims"))
+    refresh_on = result.get("refresh_on")
+    if refresh_on is None and result.get("refresh_in") is not None:
+        refresh_on = now + int(result["refresh_in"])
+    return Token(result["access_token"], int(now + int(result.get("expires_in") or 0)),
+                 result.get("token_type") or "Bearer", int(refresh_on) if refresh_on is not None else None)
+
+
+def token_source(provider: Any, *, account: Optional[dict] = None, timeout: Optional[float] = 300.0,
+                 clock: Clock = system_clock) -> TokenSource:
+    """A ``TokenSource`` from ``provider``:
+
+    * a ``SignIn`` handle (``nbauth.login``): waits up to ``timeout`` seconds for a pending
+      sign-in, then gives the signed-in account's tokens (scopes default to the handle's);
+    * an application with ``account``: ``acquire_token_silent_with_error`` for that account;
+    * a confidential application without ``account``: ``acquire_token_for_client`` (the app's
+      own token; ``force_refresh`` first forgets its cached app tokens, as MSAL advises);
+    * a callable already shaped like a ``TokenSource``: returned as it is.
+    """
+    from ..notebook import SignIn
+
+    if isinstance(provider, SignIn):
+        return _sign_in_source(provider, timeout, clock)
+    if account is not None and hasattr(provider, "acquire_token_silent_with_error"):
+        return _account_source(provider, account, clock)
+    if account is None and hasattr(provider, "acquire_token_for_client"):
+        return _app_source(provider, clock)
+    if hasattr(provider, "acquire_token_silent_with_error"):
+        raise ConfigurationError("an application gives user tokens only for an account: pass account= "
+                                 "(one of app.get_accounts())")
+    if callable(provider):
+        return provider
+    raise ConfigurationError("a token source is a SignIn handle, an application (with account= for a user), "
+                             f"or a callable (scopes, claims_challenge=, force_refresh=); not {type(provider).__name__}")
+
+
+def tenant_of(provider: Any) -> Optional[str]:
+    """The Entra tenant the provider's application signs in at (None for other providers)."""
+    authority = getattr(getattr(provider, "app", provider), "authority", None)
+    if not getattr(authority, "is_entra", True):
+        return None
+    return getattr(authority, "tenant", None)
+
+
+def _sign_in_source(handle: Any, timeout: Optional[float], clock: Clock) -> TokenSource:
+    from ..ui import Status
+
+    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+               force_refresh: bool = False) -> Token:
+        if handle.wait(timeout) is not Status.SIGNED_IN:
+            handle.token(0)  # raises the handle's reason (unless it has just signed in)
+        result = handle.app.acquire_token_silent_with_error(
+            list(scopes or handle.scopes), account=handle.account, force_refresh=force_refresh,
+            claims_challenge=claims_challenge)
+        return token_from_result(result, clock())
+    return source
+
+
+def _account_source(app: Any, account: dict, clock: Clock) -> TokenSource:
+    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+               force_refresh: bool = False) -> Token:
+        result = app.acquire_token_silent_with_error(_required(scopes), account=account,
+                                                     force_refresh=force_refresh, claims_challenge=claims_challenge)
+        return token_from_result(result, clock())
+    return source
+
+
+def _app_source(app: Any, clock: Clock) -> TokenSource:
+    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+               force_refresh: bool = False) -> Token:
+        if force_refresh:
+            app.remove_tokens_for_client()
+        result = app.acquire_token_for_client(_required(scopes), claims_challenge=claims_challenge)
+        return token_from_result(result, clock())
+    return source
+
+
+def _required(scopes: Sequence[str]) -> list:
+    if not scopes:
+        raise ConfigurationError("scopes are needed: name the API's scopes (e.g. ['api://app/.default'])")
+    return list(scopes)
