@@ -116,9 +116,10 @@ def test_damage_appearing_later_is_handled_too(path):
     cache = PersistedTokenCache(path, clock=lambda: NOW)
     cache.add(oidc_event("alice"))
     path.write_bytes(b"\x00garbage")  # another program overwrote it
-    with pytest.warns(CacheWarning, match="is damaged"):
+    with pytest.warns(CacheWarning, match="is damaged.*the tokens this process holds are saved in a new file"):
         cache.add(oidc_event("bob"))
-    assert [a["home_account_id"] for a in cache.search(ACCOUNT)] == ["bob"]  # alice was in the damaged file
+    assert [a["home_account_id"] for a in cache.search(ACCOUNT)] == ["alice", "bob"]  # alice was in memory
+    assert list(json.loads(path.read_text())["Account"]) == ["alice-127.0.0.1-oidc", "bob-127.0.0.1-oidc"]
     assert len(backups(path)) == 1
 
 

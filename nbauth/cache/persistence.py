@@ -6,9 +6,10 @@ replaces the file atomically. So two kernels signing in to different accounts at
 both keep their tokens. Searches re-read the file only when its signature (inode, size, mtime)
 changed. The lock is held for a file read and write, never across a network call.
 
-Trouble never raises from here: a damaged file is moved aside to a timestamped backup, a lock
-held too long or a failed write keeps the change in memory (saved with the next change), and
-each case gives a ``CacheWarning`` naming the file.
+Trouble never raises from here: a damaged file is moved aside to a timestamped backup (and the
+tokens this process holds, if any, are written to a new file), a lock held too long or a failed
+write keeps the change in memory (saved with the next change), and each case gives a
+``CacheWarning`` naming the file.
 """
 from __future__ import annotations
 
@@ -189,9 +190,16 @@ class PersistedTokenCache(SerializableTokenCache):
         if not locked:  # move it aside only under the lock: another process may be replacing it
             with self._editing():  # which catches up again, locked
                 return
-        self._move_aside(damage)
-        if not self._memory_only:
-            self._adopt({}, None)
+        if self._move_aside(damage):
+            self._keep_memory()
+
+    def _keep_memory(self) -> None:
+        """With the file gone, what memory holds (the last good version and its changes) is all
+        there is: every entry becomes an unsaved change, written to a new file by this edit."""
+        for name in KNOWN_SECTIONS:
+            for key, entry in self._sections[name].entries.items():
+                self._pending[(name, key)] = entry
+        self._hold(None)
 
     def _adopt(self, document: Dict[str, Any], version: Optional[FileVersion]) -> None:
         self._load_document(document)
@@ -205,16 +213,22 @@ class PersistedTokenCache(SerializableTokenCache):
         self._version = version
         self._seen = version.signature if version is not None else None
 
-    def _move_aside(self, damage: str) -> None:
+    def _move_aside(self, damage: str) -> bool:
+        """Move the damaged file to a backup (True), or switch to memory only (False)."""
         try:
             backup = self._file.move_aside(self._clock())
         except OSError as error:
             self._memory_only = True
             self._warn(f"the token cache file {self.path} {damage}, and cannot be moved aside "
                        f"({error.strerror}); nbauth keeps tokens in memory only")
-        else:
-            self._warn(f"the token cache file {self.path} {damage}; it was moved to {backup} and "
-                       "nbauth continues with an empty cache")
+            return False
+        kept = "the tokens this process holds are saved in a new file" if self._holds_entries() \
+            else "nbauth continues with an empty cache"
+        self._warn(f"the token cache file {self.path} {damage}; it was moved to {backup} and {kept}")
+        return True
+
+    def _holds_entries(self) -> bool:
+        return any(len(self._sections[name]) for name in KNOWN_SECTIONS)
 
     def _save(self) -> None:
         if not self._pending:
