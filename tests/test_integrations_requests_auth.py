@@ -11,6 +11,7 @@ from nbauth.cache import SerializableTokenCache
 from nbauth.exceptions import ConfigurationError, OAuthError
 from nbauth.integrations.requests_auth import BearerAuth, authorized_session
 from nbauth.integrations.source import token_source
+from support.fake_http import FakeServer
 from test_integrations_support import (SCOPES, bearer_of, challenge, checking_api, signed_in_app, signed_in_handle,
                                        verified_claims)
 
@@ -102,6 +103,16 @@ def test_a_body_is_sent_again_but_a_stream_is_not(handle, api, fake_server, idp)
     response = session.post(url, data=(chunk for chunk in [b"a,b\n", b"1,2\n"]))
     assert response.status_code == 401 and response.history == []
     assert len(fake_server.requests_to("/data")) == 3
+
+
+def test_a_401_after_a_redirect_elsewhere_gets_no_token(handle, api, fake_server, idp):
+    with FakeServer() as elsewhere:
+        elsewhere.route("GET", "/landing", challenge("invalid_token"))
+        fake_server.route("GET", "/moved", (302, {"Location": elsewhere.url + "/landing"}, ""))
+        response = authorized_session(handle).get(fake_server.url + "/moved")
+        assert response.status_code == 401 and [r.status_code for r in response.history] == [302]
+        (landing,) = elsewhere.requests_to("/landing")
+    assert "Authorization" not in landing.headers and idp.token_log() == []
 
 
 def test_when_no_new_token_can_be_had_the_error_is_raised(idp, api, fake_server):

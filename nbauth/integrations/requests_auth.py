@@ -11,7 +11,8 @@ while the token is fresh). A ``401`` whose ``WWW-Authenticate`` says the token e
 revoked (``error="invalid_token"``) or asks for claims (Entra's ``insufficient_claims``) gets
 one new token (refreshed, or carrying the claims) and the request is sent once more; whatever
 that answers, a second 401 included, goes back to the caller. A request whose body is a stream
-(a file object or a generator) cannot be replayed, so its 401 goes back as it is.
+(a file object or a generator) cannot be replayed, so its 401 goes back as it is; so does a
+401 after a redirect (a token is never sent where the caller did not send one).
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from requests.cookies import extract_cookies_to_jar
 from .challenge import retry_for
 from .source import TokenSource, token_source
 
-_RETRIED = "_nbauth_retried"  # set on the prepared request sent a second time
+#: Marks the prepared request this auth signed. Copies (the retry, or a redirect whose
+#: Authorization header requests dropped for another host) lack it, so they are never retried.
+_SIGNED = "_nbauth_signed"
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -43,13 +46,14 @@ class BearerAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         request.headers["Authorization"] = _bearer(self.source(self.scopes))
+        setattr(request, _SIGNED, True)
         request.register_hook("response", self._retry_once)
         return request
 
     def _retry_once(self, response: requests.Response, **send_options: Any) -> requests.Response:
         """The response hook: send the request once more with a new token, when that may help."""
         request = response.request
-        if response.status_code != 401 or getattr(request, _RETRIED, False):
+        if response.status_code != 401 or not getattr(request, _SIGNED, False):
             return response
         retry = retry_for(response.headers.get("WWW-Authenticate"))
         if retry is None or not replayable(request) or response.connection is None:
@@ -61,7 +65,6 @@ class BearerAuth(requests.auth.AuthBase):
         extract_cookies_to_jar(again._cookies, request, response.raw)
         again.prepare_cookies(again._cookies)
         again.headers["Authorization"] = _bearer(token)
-        setattr(again, _RETRIED, True)
         answer = response.connection.send(again, **send_options)
         answer.history.append(response)
         answer.request = again

@@ -93,8 +93,8 @@ def _sign_in_source(handle: Any, timeout: Optional[float], clock: Clock) -> Toke
 
     def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                force_refresh: bool = False) -> Token:
-        if handle.wait(timeout) is not Status.SIGNED_IN:
-            handle.token(0)  # raises the handle's reason (unless it has just signed in)
+        if handle.status is not Status.SIGNED_IN:
+            handle.token(timeout, scopes=scopes)  # waits for a pending sign-in; raises why it failed
         result = handle.app.acquire_token_silent_with_error(
             list(scopes or handle.scopes), account=handle.account, force_refresh=force_refresh,
             claims_challenge=claims_challenge)
