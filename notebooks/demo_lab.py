@@ -36,10 +36,11 @@ def run_lab(issuer: str, ca_path: str, *, port: int = 8888, open_browser: bool =
         env = {**os.environ, "NBAUTH_DEMO_AUTHORITY": issuer, "REQUESTS_CA_BUNDLE": ca_path,
                "NBAUTH_CACHE_PATH": str(root / "token_cache.json")}
         print(f"Opening {QUICKSTART.name} in JupyterLab (provider {issuer}); Ctrl-C stops both.", flush=True)
-        lab = subprocess.Popen(lab_command(root, port, open_browser), env=env)
+        # its own session: Ctrl-C comes here only (JupyterLab would ask to confirm), and we end it
+        lab = subprocess.Popen(lab_command(root, port, open_browser), env=env, start_new_session=True)
         try:
             return lab.wait()
-        except KeyboardInterrupt:  # JupyterLab got it too, but asks for confirmation: end it
+        except KeyboardInterrupt:
             lab.terminate()
             try:
                 lab.wait(15)

@@ -10,10 +10,11 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
-from browser.lab import free_port, serving
+from browser.lab import descendants, free_port, kill, serving
 
 DEMO = Path(__file__).resolve().parents[1] / "notebooks" / "demo.py"
 LAB_URL = re.compile(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)")
@@ -35,8 +36,10 @@ def test_demo_lab_serves_the_quickstart_until_ctrl_c(tmp_path):
         found.set()
 
     threading.Thread(target=read, daemon=True).start()
+    family = []
     try:
         assert found.wait(90) and demo.poll() is None, "".join(lines[-30:])
+        family = descendants(demo.pid)  # the provider and JupyterLab
         base, token = LAB_URL.search("".join(lines)).groups()
         issuer = re.search(r"issuer: (\S+)", "".join(lines)).group(1)
         assert f"Opening quickstart.ipynb in JupyterLab (provider {issuer})" in "".join(lines)
@@ -46,9 +49,11 @@ def test_demo_lab_serves_the_quickstart_until_ctrl_c(tmp_path):
         assert [item["name"] for item in listing["content"]] == ["quickstart.ipynb"]
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         assert demo.wait(30) == 130
+        assert psutil.wait_procs(family, timeout=10)[1] == []  # nothing left behind
     finally:
         if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
+            demo.kill()
             demo.wait()
+        kill(family)
     with pytest.raises(requests.ConnectionError):  # the provider stopped with the demo
         requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5)

@@ -5,7 +5,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -101,28 +100,30 @@ class Lab:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        family = _descendants(proc.pid)
+        family = descendants(proc.pid)
         try:
             requests.post(f"{self.url}/api/shutdown", headers=self.headers, timeout=10)
             proc.wait(20)
         except (requests.RequestException, subprocess.TimeoutExpired):
-            pass
-        for process in [proc.pid, *family]:
-            _kill_group_and_self(process)
-        proc.wait()
+            proc.kill()
+            proc.wait()
+        kill(family)
         proc.stderr.close()
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list:
+    """Every process below ``pid`` (kernels and servers start sessions of their own)."""
     try:
-        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+        return psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
 
 
-def _kill_group_and_self(pid: int) -> None:
-    for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+def kill(processes: list) -> None:
+    """SIGKILL those of ``processes`` (psutil.Process) still running, and reap them."""
+    for process in processes:
         try:
-            kill()
-        except (ProcessLookupError, PermissionError):
+            process.kill()  # psutil refuses if the pid now belongs to another process
+        except psutil.NoSuchProcess:
             pass
+    psutil.wait_procs(processes, timeout=10)
