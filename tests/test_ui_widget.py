@@ -71,6 +71,13 @@ def test_cancel_button_sets_the_cancel_event(presenter):
     assert not presenter.cancel_event.is_set()
 
 
+def test_update_while_waiting_keeps_the_code_and_a_cancellation(presenter):
+    presenter.show(waiting())
+    presenter.cancel()
+    presenter.update(waiting())
+    assert presenter.cancel_event.is_set() and presenter.helper.code == "WDJB-MJHT"
+
+
 def test_signed_in_collapses_to_one_line_without_code_or_link(presenter, calls):
     presenter.show(waiting())
     presenter.finish(waiting().settle(Status.SIGNED_IN, "alice@example.org"))
