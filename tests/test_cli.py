@@ -117,6 +117,15 @@ def test_cache_status_of_an_open_file_and_of_no_file(ci_env, cache_path, library
                           "it is now owner-only (0600)\n")
 
 
+def test_an_unreachable_provider_exits_1_naming_it(idp, ci_env, library_sign_in):
+    library_sign_in()
+    env = dict(settings_env(ci_env, idp), NBAUTH_OIDC_AUTHORITY="https://127.0.0.1:1/oidc")  # nothing listens
+    run = nbauth_command("token", env=env)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert run.stderr.startswith("nbauth: error: could not fetch the OpenID configuration")
+    assert "connection failed (authority https://127.0.0.1:1/oidc)" in run.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["token"], "no client id: pass --client-id or set NBAUTH_CLIENT_ID"),
     (["token", "--client-id", "x", "--oidc-authority", "http://idp.example"], "must use https"),
