@@ -126,12 +126,13 @@ class Transport:
             kwargs.update(data=data, allow_redirects=False)
         try:
             raw = getattr(self.client, method.lower())(url, **kwargs)
+            text = raw.text  # an injected client may read the body only now
         except (requests.exceptions.RequestException, OSError) as exc:
             error = TransportError(f"{method} {_safe_url(url)}: {_describe(exc)}", url=_safe_url(url))
             error.never_sent = _never_sent(exc)  # type: ignore[attr-defined]
             raise error from None
         logger.debug("%s %s -> %s", method, _safe_url(url), raw.status_code)
-        return HttpResponse(status_code=raw.status_code, text=raw.text, url=url, headers=dict(raw.headers or {}))
+        return HttpResponse(status_code=raw.status_code, text=text, url=url, headers=dict(raw.headers or {}))
 
     def close(self) -> None:
         """Close the session nbauth made (an injected client is left to its owner)."""
