@@ -23,6 +23,7 @@ _LAZY = {
     "SerializableTokenCache": "nbauth.cache",
     "PersistedTokenCache": "nbauth.cache",
     "login": "nbauth.notebook",
+    "SignIn": "nbauth.notebook",
     "BearerAuth": "nbauth.integrations.requests_auth",
     "authorized_session": "nbauth.integrations.requests_auth",
     "NbauthCredential": "nbauth.integrations.azure",

@@ -24,7 +24,7 @@ def test_constructing_an_application_does_no_io_and_loads_no_widget_code():
 
 
 @pytest.mark.parametrize("name", ["PublicClientApplication", "ConfidentialClientApplication", "TokenCache",
-                                  "PersistedTokenCache", "login", "BearerAuth", "NbauthCredential"])
+                                  "PersistedTokenCache", "login", "SignIn", "BearerAuth", "NbauthCredential"])
 def test_public_names_resolve_lazily(name):
     import nbauth
 
