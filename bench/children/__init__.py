@@ -1,0 +1,1 @@
+"""Scripts the benchmarks run as separate processes (each also runs as ``python <file>``)."""
