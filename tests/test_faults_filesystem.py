@@ -8,26 +8,18 @@ read-only bind mount), as root ignores permission bits; without mount rights tho
 """
 import os
 import time
-import warnings
 
 import pytest
 
 from fake_provider import FakeProvider
 from nbauth.exceptions import CacheWarning
+from test_cache_persistence import cache_warnings_are_errors  # noqa: F401 - autouse: unexpected warnings fail
 from test_cache_support import HOLD_LOCK, expect_line, kill, python_child
 from test_client_app_silent import FakeClock
 from test_faults_support import (SCOPES, fill, make_app, read_only, refresh_tokens_in_memory, refresh_tokens_on_disk,
                                  sign_in, tmpfs)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True)
-def cache_warnings_are_errors():
-    """A CacheWarning the test does not expect (e.g. on the call after recovery) fails it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CacheWarning)
-        yield
 
 
 @pytest.fixture
