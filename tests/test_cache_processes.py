@@ -58,15 +58,16 @@ def cache_warnings_are_errors():
         yield
 
 
-def run_together(children):
-    """Start the children's work at once (all are ready first); return their output lines."""
+def run_together(children, timeout=90):
+    """Start the children's work at once (all are ready first); return their outputs (each
+    given ``timeout`` seconds to finish)."""
     try:
         for child in children:
             expect_line(child, "ready")
         for child in children:
             child.stdin.write("go\n")
             child.stdin.flush()
-        outputs = [child.communicate(timeout=90)[0] for child in children]
+        outputs = [child.communicate(timeout=timeout)[0] for child in children]
         assert [child.returncode for child in children] == [0] * len(children)
         return outputs
     finally:
