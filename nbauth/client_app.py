@@ -1,35 +1,39 @@
 """``ClientApplication``: what MSAL's public and confidential applications share.
 
-Accounts, silent acquisition (cache first, then a refresh token) and the one internal path
-every grant takes: send it, verify the ID token, file the response in the cache, and shape
-MSAL's result dict. Inside, failures are exceptions; ``errors_as_results`` turns the OAuth and
-ID-token ones into MSAL's ``{"error": ...}`` dicts at the public methods, in one place.
+Accounts, silent acquisition (cache first, then a refresh token, one refresh however many ask:
+``single_flight``), renewal ahead of need (``keep_fresh``, run by ``refresher``), and the one
+internal path every grant takes: send it, verify the ID token, file the response in the cache,
+and shape MSAL's result dict. Inside, failures are exceptions; ``errors_as_results`` turns the
+OAuth and ID-token ones into MSAL's ``{"error": ...}`` dicts at the public methods, in one place.
 """
 from __future__ import annotations
 
 import functools
 import logging
-import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Set, TypeVar
 
 from . import token_endpoint
 from ._clock import Clock, system_clock
 from ._redact import RedactedDict
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
 from .cache.schema import environment_and_realm
+from .cached_tokens import Cached, best_access_token, latest_renewal, newest_first, public_account
 from .exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
 from .protocol import scopes as scope_rules
 from .protocol.client_auth import ClientAuth, PublicClientAuth
 from .protocol.idtoken_claims import check_id_token_claims
-from .protocol.lifecycle import TokenState, entry_state
+from .protocol.lifecycle import RenewalWindow, TokenState
 from .protocol.oauth2 import Grant, merge_claims, refresh_token_grant
+from .single_flight import RefreshLocks, SingleFlight
 from .transport import Transport
 from .transport.session import DEFAULT_TIMEOUT
+
+if TYPE_CHECKING:
+    from .refresher import RefreshStatus, Renewal
 
 logger = logging.getLogger("nbauth")
 
 TOKEN_SOURCE_IDP = "identity_provider"
-TOKEN_SOURCE_CACHE = "cache"
 #: Account entries MSAL lists (its other authority types belong to brokers and Cloud Shell).
 _ACCOUNT_AUTHORITY_TYPES = ("MSSTS", "ADFS")
 #: What may go wrong when refreshing, yet leaves a still-valid cached token usable.
@@ -112,7 +116,11 @@ class ClientApplication:
         self._client_capabilities = list(client_capabilities or [])
         self._exclude_scopes = _check_exclude_scopes(exclude_scopes)
         self._client_auth: ClientAuth = self._make_client_auth(client_credential)
-        self._refresh_lock = threading.Lock()
+        self._flights = SingleFlight()
+        self._refresh_locks = RefreshLocks(token_cache)
+
+    #: How long a refresh waits for another thread or process refreshing the same account.
+    refresh_lock_timeout: float = 30.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self.authority.url!r})"
@@ -222,7 +230,7 @@ class ClientApplication:
             for entry in self.token_cache.search(self.token_cache.CredentialType.ACCOUNT,
                                                  query={"environment": environment}):
                 if entry.get("authority_type") in _ACCOUNT_AUTHORITY_TYPES:
-                    accounts.setdefault(entry.get("home_account_id"), _public_account(entry))
+                    accounts.setdefault(entry.get("home_account_id"), public_account(entry))
             if accounts:
                 break
         wanted = username.lower() if username else None
@@ -257,72 +265,122 @@ class ClientApplication:
         """A token without user interaction: a cached access token for ``scopes`` if it is
         fresh; else one redeemed with the account's refresh token (a token due for refresh but
         still valid is returned if that fails). None when the cache has nothing for the account.
+
+        Concurrent callers for the same account, scopes and authority share one refresh, and
+        processes sharing a ``PersistedTokenCache`` redeem each refresh token once (one that
+        waited uses the token another wrote).
         """
         if not account:
             return None
         requested = self._requested_scopes(scopes)
         target = self._authority_for(authority)
-        use_cache = not (force_refresh or claims_challenge)
-        cached = self._account_token(requested, target, account) if use_cache else None
+        if force_refresh or claims_challenge:
+            return self._refresh(requested, target, account, claims_challenge, recheck=None)
+        cached = self._account_token(requested, target, account)
         if cached is not None and cached[0] is TokenState.FRESH:
             return cached[1]
-        with self._refresh_lock:  # one refresh at a time: a rotated refresh token works only once
-            if use_cache:  # another thread may have refreshed while this one waited
-                cached = self._account_token(requested, target, account)
-                if cached is not None and cached[0] is TokenState.FRESH:
-                    return cached[1]
-            fallback = cached[1] if cached is not None else None
-            try:
-                refreshed = self._refresh_with_cached_rt(requested, account, target, claims_challenge)
-            except _REFRESH_FAILURES as exc:
-                if fallback is None:
-                    raise
-                logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
-                return fallback
-        return refreshed or fallback
+        try:
+            return self._refresh(requested, target, account, None, recheck=False) or _token_of(cached)
+        except _REFRESH_FAILURES as exc:
+            fallback = self._account_token(requested, target, account)
+            if fallback is None:
+                raise
+            logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
+            return fallback[1]
 
-    def _account_token(self, requested: List[str], authority: Authority,
-                       account: dict) -> Optional[Tuple[TokenState, RedactedDict]]:
-        return self._cached_access_token(scope_rules.reportable(requested), authority,
+    def _refresh(self, requested: List[str], authority: Authority, account: dict, claims_challenge: Optional[str],
+                 recheck: Optional[bool]) -> Optional[RedactedDict]:
+        """Redeem the account's refresh token once for all concurrent callers, under the
+        account's refresh lock. Unless ``recheck`` is None (forced), a token the cache can serve
+        once the lock is held (``recheck``: serve only one not yet due for renewal) is used instead.
+        """
+        def refresh() -> Optional[RedactedDict]:
+            key = (self.client_id, self._environment(authority), account.get("home_account_id"))
+            with self._refresh_locks.hold(key, self.refresh_lock_timeout):
+                if recheck is not None:  # another thread or process may have refreshed meanwhile
+                    cached = self._account_token(requested, authority, account, ahead=recheck)
+                    if cached is not None and cached[0] is TokenState.FRESH:
+                        return cached[1]
+                return self._refresh_with_cached_rt(requested, account, authority, claims_challenge)
+        flight = ("user", account.get("home_account_id"), authority.url, tuple(requested), claims_challenge,
+                  recheck is None)
+        return self._shared(flight, refresh)
+
+    def _shared(self, key: Hashable, fetch: Callable[[], Optional[RedactedDict]]) -> Optional[RedactedDict]:
+        """``fetch()`` once for every concurrent caller with ``key``; each gets its own copy."""
+        result = self._flights.run(key, fetch)
+        return RedactedDict(result) if result is not None else None
+
+    def _account_token(self, requested: List[str], authority: Authority, account: dict,
+                       ahead: bool = False) -> Optional[Cached]:
+        return self._cached_access_token(scope_rules.reportable(requested), authority, ahead=ahead,
                                          home_account_id=account.get("home_account_id"))
 
-    def _cached_access_token(self, scopes: List[str], authority: Authority,
-                             **owner: Optional[str]) -> Optional[Tuple[TokenState, RedactedDict]]:
-        """The best usable cached access token: a fresh one, else one due for refresh.
+    def _cached_access_token(self, scopes: List[str], authority: Authority, ahead: bool = False,
+                             **owner: Optional[str]) -> Optional[Cached]:
+        """The best usable cached access token (``cached_tokens.best_access_token``) of ``owner``:
+        ``home_account_id`` (None for an app's own token) or ``user_assertion_hash`` (on-behalf-of)."""
+        now = self._clock()
+        return best_access_token(self._access_tokens(scopes, authority, now, **owner), now, ahead=ahead)
 
-        ``owner`` names whose token: ``home_account_id`` (None for an app's own token) or
-        ``user_assertion_hash`` (on-behalf-of).
-        """
+    def _access_tokens(self, scopes: List[str], authority: Authority, now: float,
+                       **owner: Optional[str]) -> Iterable[dict]:
         query = {"client_id": self.client_id, "environment": self._environment(authority),
                  "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1], **owner}
-        now = self._clock()
-        due = None
-        for entry in self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,
-                                             query=query, now=now):
-            state = entry_state(entry, now)
-            if state is TokenState.FRESH:
-                return state, _cached_result(entry, now)
-            if state is TokenState.REFRESH_DUE and due is None:
-                due = state, _cached_result(entry, now)
-        return due
+        return self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,
+                                       query=query, now=now)
 
     def _refresh_with_cached_rt(self, scopes: List[str], account: dict, authority: Authority,
                                 claims_challenge: Optional[str]) -> Optional[RedactedDict]:
-        """Redeem the account's refresh tokens, newest first; None when it has none."""
+        """Redeem the account's refresh tokens, newest first; None when it has none.
+
+        The cache is read again after each failure: an older refresh token may still work, and
+        another process (not one of ours, which wait for the refresh lock) may have rotated it.
+        """
         query = {"environment": self._environment(authority), "client_id": self.client_id,
                  "home_account_id": account.get("home_account_id")}
-        entries = sorted(self.token_cache.search(self.token_cache.CredentialType.REFRESH_TOKEN, query=query),
-                         key=lambda e: int(e.get("last_modification_time") or 0), reverse=True)
+        tried: Set[str] = set()
         failure: Optional[OAuthError] = None
-        for entry in entries:
+        while True:
+            entries = newest_first(self.token_cache.search(self.token_cache.CredentialType.REFRESH_TOKEN,
+                                                           query=query))
+            entry = next((e for e in entries if e["secret"] not in tried), None)
+            if entry is None:
+                break
+            tried.add(entry["secret"])
             try:
                 return self._redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
                                     claims_challenge=claims_challenge, refreshing=entry)
-            except OAuthError as exc:  # e.g. revoked; an older refresh token may still work
+            except OAuthError as exc:  # e.g. revoked
                 failure = exc
         if failure is not None:
             raise failure
         return None
+
+    # ---- background renewal -------------------------------------------------------------------
+    def keep_fresh(self, account: dict, scopes: List[str],
+                   listener: Optional[Callable[["RefreshStatus"], None]] = None) -> "Renewal":
+        """Renew ``account``'s token for ``scopes`` in the background before it is needed
+        (nbauth's addition to MSAL's API), so ``acquire_token_silent`` keeps answering from the
+        cache. ``listener`` hears each outcome (from the refresher's thread); ``cancel()`` on the
+        returned ``Renewal`` stops it. See ``nbauth.refresher``.
+        """
+        from .refresher import background_refresher
+
+        return background_refresher().keep_fresh(self, account, scopes, listener)
+
+    def _renew_if_due(self, scopes: List[str], account: dict) -> Optional[RenewalWindow]:
+        """The background refresher's call: refresh the account's token for ``scopes`` if its
+        renewal window opened (shared and locked as silent acquisition is); returns the window of
+        the token now cached, or None when the cache has none (signed out). Failures raise."""
+        requested = self._requested_scopes(scopes)
+        cached = self._account_token(requested, self.authority, account, ahead=True)
+        if cached is None or cached[0] is not TokenState.FRESH:
+            if self._refresh(requested, self.authority, account, None, recheck=True) is None:
+                return None
+        now = self._clock()
+        return latest_renewal(self._access_tokens(scope_rules.reportable(requested), self.authority, now,
+                                                  home_account_id=account.get("home_account_id")), now)
 
     @errors_as_results
     def acquire_token_by_refresh_token(self, refresh_token: str, scopes: List[str], **kwargs: Any) -> dict:
@@ -334,18 +392,6 @@ class ClientApplication:
         return self._redeem(refresh_token_grant(refresh_token, requested), requested)
 
 
-def _public_account(entry: dict) -> dict:
-    """The account fields MSAL's get_accounts returns."""
-    keys = ("home_account_id", "environment", "username", "account_source", "authority_type",
-            "local_account_id", "realm")
-    return {k: entry.get(k) for k in keys}
 
-
-def _cached_result(entry: dict, now: float) -> RedactedDict:
-    """MSAL's result for an access token served from the cache."""
-    result = RedactedDict(access_token=entry["secret"], token_type=entry.get("token_type") or "Bearer",
-                          expires_in=int(float(entry["expires_on"]) - now), scope=entry.get("target", ""),
-                          token_source=TOKEN_SOURCE_CACHE)
-    if entry.get("refresh_on"):
-        result["refresh_on"] = int(float(entry["refresh_on"]))
-    return result
+def _token_of(cached: Optional[Cached]) -> Optional[RedactedDict]:
+    return cached[1] if cached is not None else None

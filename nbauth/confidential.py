@@ -4,6 +4,7 @@ scheduled notebooks, web apps).
 Tokens for the app itself (client credentials), tokens on behalf of a user whose token the app
 was called with (the jwt-bearer grant, as Entra's on-behalf-of), and the web authorization-code
 flow (``AuthCodeFlows``). The credential is any of MSAL's forms (``nbauth.client_credentials``).
+Concurrent requests for the same token share one request to the provider.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable, List, Optional
 from ._redact import RedactedDict
 from .client_app import _REFRESH_FAILURES, errors_as_results
 from .auth_code_flow import AuthCodeFlows
+from .cached_tokens import Cached
 from .client_credentials import parse_client_credential
 from .exceptions import ConfigurationError
 from .protocol import scopes as scope_rules
@@ -107,16 +109,23 @@ class ConfidentialClientApplication(AuthCodeFlows):
 
     def _cache_first(self, scopes: List[str], claims_challenge: Optional[str], owner: dict,
                      redeem: Callable[[], RedactedDict]) -> RedactedDict:
-        """A fresh cached token of ``owner`` for ``scopes``, else ``redeem()``; when that fails,
-        a cached token that is due for refresh but still valid."""
-        cached = None if claims_challenge else self._cached_access_token(scopes, self.authority, **owner)
-        if cached is not None and cached[0] is TokenState.FRESH:
-            return cached[1]
+        """A fresh cached token of ``owner`` for ``scopes``, else ``redeem()``, once for all
+        concurrent callers; when that fails, a cached token due for refresh but still valid."""
+        def cached() -> Optional[Cached]:
+            return None if claims_challenge else self._cached_access_token(scopes, self.authority, **owner)
+
+        def fresh_or_redeemed() -> RedactedDict:  # a flight that just ended may have cached one
+            again = cached()
+            return again[1] if again is not None and again[0] is TokenState.FRESH else redeem()
+
+        found = cached()
+        if found is not None and found[0] is TokenState.FRESH:
+            return found[1]
         try:
-            return redeem()
+            return self._shared(("app", *sorted(owner.items()), tuple(scopes), claims_challenge), fresh_or_redeemed)
         except _REFRESH_FAILURES as exc:
-            if cached is None:
+            if found is None:
                 raise
             logger.info("asking for a new token failed (%s); serving the cached one, still valid",
                         type(exc).__name__)
-            return cached[1]
+            return found[1]

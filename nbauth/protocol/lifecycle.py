@@ -5,14 +5,19 @@ minutes is never served from its cache. Here the margin is a tenth of the token'
 at most five minutes: a 5-minute token is served for 4.5 minutes, a 1-hour token for 55.
 ``refresh_on`` (from the provider's ``refresh_in``) asks for an early refresh while the token
 is still good, so a failed refresh can fall back to it.
+
+A background refresher renews earlier still (``renewal_window``): at ``refresh_on``, else three
+quarters through the token's lifetime, so a notebook cell never meets a token it must refresh.
 """
 from __future__ import annotations
 
 import enum
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 MAX_MARGIN = 300.0
 MARGIN_FRACTION = 0.1
+#: How far through its lifetime a token is renewed in the background (without ``refresh_on``).
+RENEWAL_FRACTION = 0.75
 
 
 class TokenState(enum.Enum):
@@ -45,10 +50,48 @@ def _seconds(entry: Mapping[str, Any], name: str) -> Optional[float]:
         return None
 
 
-def entry_state(entry: Mapping[str, Any], now: float) -> TokenState:
-    """The state of an access-token cache entry (MSAL's schema: times as strings)."""
+class RenewalWindow(NamedTuple):
+    """When to renew a token ahead of need: from ``start`` until ``end``, when it counts as expired."""
+
+    start: float
+    end: float
+
+
+def renewal_window(expires_on: float, *, cached_at: Optional[float] = None,
+                   refresh_on: Optional[float] = None) -> RenewalWindow:
+    """The window a background refresher renews a token in: from ``refresh_on``, else three
+    quarters through its lifetime (ten minutes before the expiry margin when the lifetime is not
+    known), until the token counts as expired."""
+    if cached_at is None:
+        end = expires_on - MAX_MARGIN
+        start = end - MAX_MARGIN
+    else:
+        end = expires_on - expiry_margin(expires_on - cached_at)
+        start = cached_at + RENEWAL_FRACTION * (expires_on - cached_at)
+    if refresh_on is not None:
+        start = refresh_on
+    return RenewalWindow(min(start, end), end)
+
+
+def entry_state(entry: Mapping[str, Any], now: float, *, ahead: bool = False) -> TokenState:
+    """The state of an access-token cache entry (MSAL's schema: times as strings).
+
+    ``ahead``: as a background refresher sees it, due for refresh once its renewal window opened.
+    """
     expires_on = _seconds(entry, "expires_on")
     if expires_on is None:
         return TokenState.EXPIRED
-    return token_state(expires_on, now, cached_at=_seconds(entry, "cached_at"),
-                       refresh_on=_seconds(entry, "refresh_on"))
+    times = {"cached_at": _seconds(entry, "cached_at"), "refresh_on": _seconds(entry, "refresh_on")}
+    state = token_state(expires_on, now, **times)
+    if ahead and state is TokenState.FRESH and now >= renewal_window(expires_on, **times).start:
+        return TokenState.REFRESH_DUE
+    return state
+
+
+def entry_renewal_window(entry: Mapping[str, Any]) -> Optional[RenewalWindow]:
+    """The renewal window of an access-token cache entry (None without a readable expiry)."""
+    expires_on = _seconds(entry, "expires_on")
+    if expires_on is None:
+        return None
+    return renewal_window(expires_on, cached_at=_seconds(entry, "cached_at"),
+                          refresh_on=_seconds(entry, "refresh_on"))

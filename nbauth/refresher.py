@@ -1,0 +1,203 @@
+"""Background renewal: one daemon thread per process renews tokens before anyone needs them.
+
+A token is kept fresh by registering it: ``app.keep_fresh(account, scopes, listener)`` (any
+nbauth application), which the notebook's ``SignIn`` handle does once signed in. The thread
+starts with the first registration and sleeps on an event until the earliest renewal is due: the
+token's ``refresh_on``, else three quarters through its lifetime, plus jitter within the renewal
+window so that kernels sharing a cache spread out. It renews through the application's silent
+path, so concurrent callers share the refresh, processes sharing a ``PersistedTokenCache`` take
+the account's refresh lock, and a token another process already renewed is used as it is.
+
+Each outcome goes to the registration's listener (from this thread; it never touches a UI):
+``FRESH`` with the next due time; ``RETRYING`` after a transient failure (network, provider
+error), tried again after a bounded exponential backoff while the cached token stays usable; and
+``SIGN_IN_NEEDED`` when the provider refuses the refresh token (``invalid_grant`` and the other
+interaction-required errors: revoked, expired, password changed) or the account's tokens left the
+cache; that registration then ends. After it, the application's silent methods answer MSAL's
+``{"error": "invalid_grant"}`` once the access token expires, and the notebook handle says
+"Sign-in needed" and signs in again on the next ``token()`` call (or raises
+``InteractionUnavailable`` where nobody can be reached).
+
+The thread is a daemon, stopped at interpreter (kernel) exit.
+"""
+from __future__ import annotations
+
+import atexit
+import enum
+import logging
+import random
+import threading
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence
+
+from ._clock import Clock, system_clock
+from .exceptions import ConfigurationError, OAuthError
+from .protocol.lifecycle import RenewalWindow
+
+logger = logging.getLogger("nbauth")
+
+#: OAuth errors that no retry can fix: a person must sign in again.
+INTERACTION_REQUIRED = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
+#: Retry delays after transient failures: 2, 4, 8 ... seconds, at most 5 minutes, each jittered.
+FIRST_BACKOFF, MAX_BACKOFF = 2.0, 300.0
+#: How far into its renewal window a token's renewal may be pushed by jitter (a share of the window).
+JITTER = 0.5
+#: How long interpreter exit waits for a renewal in flight.
+EXIT_JOIN_SECONDS = 1.0
+
+
+class Outcome(str, enum.Enum):
+    FRESH = "fresh"  # the cached token is fresh (renewed now, by another process, or not yet due)
+    RETRYING = "retrying"  # renewing failed for now; tried again at next_at
+    SIGN_IN_NEEDED = "sign_in_needed"  # the refresh token was refused or is gone; renewal stopped
+
+
+class RefreshStatus(NamedTuple):
+    """What a listener hears after each renewal: the outcome, when the next is due (epoch seconds;
+    None once stopped) and, after a failure, its exception."""
+
+    outcome: Outcome
+    next_at: Optional[float]
+    error: Optional[Exception] = None
+
+
+Listener = Callable[[RefreshStatus], None]
+
+
+def needs_sign_in(error: BaseException) -> bool:
+    """Whether ``error`` means the refresh token is of no more use (a person must sign in)."""
+    return isinstance(error, OAuthError) and error.error in INTERACTION_REQUIRED
+
+
+def backoff(failures: int, draw: float) -> float:
+    """Seconds to wait after the ``failures``-th failure in a row; ``draw`` in [0, 1) jitters it."""
+    return min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (failures - 1)) * (0.5 + draw / 2)
+
+
+class Renewal:
+    """One token kept fresh (an application, an account, scopes); ``cancel()`` stops it."""
+
+    def __init__(self, refresher: "Refresher", app: Any, account: dict, scopes: List[str],
+                 listener: Optional[Listener]) -> None:
+        self.app, self.account, self.scopes, self.listener = app, account, scopes, listener
+        self.status: Optional[RefreshStatus] = None  # the last outcome
+        self.active = True
+        self._refresher = refresher
+        self._due_at = 0.0  # at once: the first wake-up reads the token's renewal window
+        self._failures = 0
+
+    def cancel(self) -> None:
+        self._refresher._remove(self)
+
+    def __repr__(self) -> str:
+        state = self.status.outcome.value if self.status else "new"
+        return f"<nbauth.Renewal {state} of {self.account.get('username') or 'an account'} for {self.scopes}>"
+
+
+class Refresher:
+    """The renewal thread and what it keeps fresh; ``background_refresher()`` is the process's one."""
+
+    def __init__(self, *, clock: Clock = system_clock, draw: Callable[[], float] = random.random) -> None:
+        self._clock = clock
+        self._draw = draw
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._renewals: List[Renewal] = []
+        self._thread: Optional[threading.Thread] = None
+        self._stopping = False
+
+    def keep_fresh(self, app: Any, account: dict, scopes: Sequence[str],
+                   listener: Optional[Listener] = None) -> Renewal:
+        """Renew ``account``'s token for ``scopes`` ahead of need (see the module's docstring)."""
+        if not account or not account.get("home_account_id"):
+            raise ConfigurationError("keep_fresh needs an account, one of app.get_accounts()")
+        if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
+            raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
+        renewal = Renewal(self, app, account, list(scopes), listener)
+        with self._lock:
+            self._renewals.append(renewal)
+            self._stopping = False
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="nbauth-refresher", daemon=True)
+                self._thread.start()
+        self._wake.set()
+        return renewal
+
+    def stop(self, timeout: float = EXIT_JOIN_SECONDS) -> None:
+        """Stop the thread (a later ``keep_fresh`` starts it again); waits up to ``timeout``."""
+        with self._lock:
+            self._stopping, thread = True, self._thread
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _remove(self, renewal: Renewal) -> None:
+        with self._lock:
+            renewal.active = False
+            if renewal in self._renewals:
+                self._renewals.remove(renewal)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self._wake.clear()  # before reading the schedule: a change after this wakes the wait
+                if self._stopping:
+                    self._thread = None
+                    return
+                now = self._clock()
+                due = [r for r in self._renewals if r._due_at <= now]
+                later = min((r._due_at for r in self._renewals), default=None)
+            for renewal in due:
+                self._renew(renewal)
+            if not due:
+                self._wake.wait(None if later is None else later - now)
+
+    def _renew(self, renewal: Renewal) -> None:
+        try:
+            status = self._renewed(renewal, renewal.app._renew_if_due(renewal.scopes, renewal.account))
+        except Exception as exc:  # the thread's edge: no failure may end the renewals
+            status = self._failed(renewal, exc)
+        with self._lock:
+            if not renewal.active:
+                return
+            renewal.status = status
+        if status.outcome is Outcome.SIGN_IN_NEEDED:
+            self._remove(renewal)
+        if renewal.listener is not None:
+            try:
+                renewal.listener(status)
+            except Exception:  # a listener's bug must not stop the thread
+                logger.warning("a token renewal listener failed", exc_info=True)
+
+    def _renewed(self, renewal: Renewal, window: Optional[RenewalWindow]) -> RefreshStatus:
+        if window is None:
+            return RefreshStatus(Outcome.SIGN_IN_NEEDED, None, OAuthError(
+                "interaction_required", "the account's tokens are no longer in the cache (signed out?)"))
+        renewal._failures = 0
+        renewal._due_at = window.start + self._draw() * JITTER * (window.end - window.start)
+        return RefreshStatus(Outcome.FRESH, renewal._due_at)
+
+    def _failed(self, renewal: Renewal, error: Exception) -> RefreshStatus:
+        if needs_sign_in(error):
+            logger.warning("background token renewal stopped: the provider refused the refresh token (%s)",
+                           getattr(error, "error", ""))
+            return RefreshStatus(Outcome.SIGN_IN_NEEDED, None, error)
+        renewal._failures += 1
+        renewal._due_at = self._clock() + backoff(renewal._failures, self._draw())
+        logger.warning("background token renewal failed (%s); trying again in %.0f s",
+                       type(error).__name__, renewal._due_at - self._clock())
+        return RefreshStatus(Outcome.RETRYING, renewal._due_at, error)
+
+
+_background: Optional[Refresher] = None
+_background_lock = threading.Lock()
+
+
+def background_refresher() -> Refresher:
+    """The process's refresher (its thread starts with the first ``keep_fresh``, stops at exit)."""
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = Refresher()
+            atexit.register(_background.stop)
+        return _background

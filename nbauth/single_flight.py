@@ -1,0 +1,112 @@
+"""One refresh, however many ask.
+
+``SingleFlight``: calls with the same key while one is running wait for it and share its outcome
+(its result or its exception), so 16 threads asking at the moment a token expires send one request.
+
+``RefreshLocks``: what a refresh token is redeemed under, one lock per account, since a provider
+that rotates refresh tokens accepts each only once (reusing one revokes the whole grant). Within
+the process it is a thread lock; for a ``PersistedTokenCache`` it is also an ``flock`` on a lock
+file beside the cache file, so every kernel and script of the user redeems each refresh token
+once, and one that waited finds the token the other wrote. The cache's own lock guards only its
+file reads and writes; this one is held across the network call, and only by refreshes. Waits are
+bounded: a holder that hangs delays the others by at most the timeout, after which they go ahead
+(and say so in the log).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Sequence, TypeVar
+
+from .cache.lock import FileLock, LockTimeout
+from .cache.persistence import PersistedTokenCache
+
+logger = logging.getLogger("nbauth")
+
+T = TypeVar("T")
+_ABANDONED = object()  # a flight whose leader was interrupted (e.g. Ctrl-C): its followers try again
+
+
+class SingleFlight:
+    """A registry of the calls in flight, by key."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: Dict[Hashable, Future] = {}
+
+    def run(self, key: Hashable, work: Callable[[], T]) -> T:
+        """``work()``, unless a call with ``key`` is in flight: then that call's outcome.
+
+        The wait is as bounded as ``work`` is (network timeouts and lock timeouts).
+        """
+        while True:
+            with self._lock:
+                flight = self._flights.get(key)
+                if flight is None:
+                    flight = self._flights[key] = Future()
+                    break
+            outcome = flight.result()
+            if outcome is not _ABANDONED:
+                return outcome
+        return self._lead(key, flight, work)
+
+    def _lead(self, key: Hashable, flight: Future, work: Callable[[], T]) -> T:
+        try:
+            result = work()
+        except Exception as exc:
+            self._land(key, flight.set_exception, exc)
+            raise
+        except BaseException:
+            self._land(key, flight.set_result, _ABANDONED)
+            raise
+        self._land(key, flight.set_result, result)
+        return result
+
+    def _land(self, key: Hashable, settle: Callable[[Any], None], outcome: Any) -> None:
+        with self._lock:
+            del self._flights[key]
+        settle(outcome)
+
+
+class RefreshLocks:
+    """The per-account refresh locks of one token cache (thread locks, plus lock files when the
+    cache is a ``PersistedTokenCache``: ``<cache file>.refresh-<hash of the account>.lock``)."""
+
+    def __init__(self, cache: Any) -> None:
+        self._folder_file: Optional[Path] = cache.path if isinstance(cache, PersistedTokenCache) else None
+        self._lock = threading.Lock()
+        self._thread_locks: Dict[str, threading.Lock] = {}
+
+    @contextlib.contextmanager
+    def hold(self, account_key: Sequence[Optional[str]], timeout: float) -> Iterator[None]:
+        """Hold the refresh lock of ``account_key`` (e.g. client, environment, home account id),
+        waiting up to ``timeout`` seconds for each of its two parts before going ahead anyway."""
+        name = hashlib.sha256("\0".join(str(part) for part in account_key).encode()).hexdigest()[:24]
+        with self._lock:
+            thread_lock = self._thread_locks.setdefault(name, threading.Lock())
+        held = thread_lock.acquire(timeout=timeout)
+        if not held:
+            logger.warning("another thread held the refresh lock for more than %g s; refreshing anyway", timeout)
+        try:
+            with self._across_processes(name, timeout):
+                yield
+        finally:
+            if held:
+                thread_lock.release()
+
+    @contextlib.contextmanager
+    def _across_processes(self, name: str, timeout: float) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            if self._folder_file is not None:
+                path = self._folder_file.with_name(f"{self._folder_file.name}.refresh-{name}.lock")
+                try:
+                    stack.enter_context(FileLock(path).hold(timeout))
+                except LockTimeout as error:
+                    logger.warning("the refresh lock %s; refreshing anyway", error)
+                except OSError as error:
+                    logger.warning("cannot take the refresh lock %s (%s); refreshing anyway", path, error.strerror)
+            yield
