@@ -9,7 +9,9 @@ passphrases and wrong passwords the test holds. Then every log record (with its 
 line on stdout and stderr, every warning, every exception's message and traceback, and the repr
 and str of every public object (apps, caches and their entries, flows, results, accounts, the
 notebook handle, presenters, the widget's HTML, text and saved state) must contain none of them.
-The user code and the verification link are what a person must see, and may appear.
+The user code and the verification link are what a person must see, and may appear. (The runs
+in other processes, a saved notebook and the ``nbauth`` command, are in
+``test_leak_audit_processes.py``.)
 
 ``http.client``'s own debug lines ("send:", "reply:", "header:") print request bodies and
 headers as they go on the wire, passwords and secrets included; no library above it can stop
@@ -22,11 +24,9 @@ import base64
 import http.client
 import json
 import logging
-import os
 import re
 import threading
 import warnings
-from pathlib import Path
 from typing import Any, Callable, Iterable, List, Set
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -37,7 +37,6 @@ from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLI
     USERS, WEB_REDIRECT_URI
 from test_confidential import RecordingSession
 from test_confidential_errors import encrypted, key_lines, traceback_text
-from test_notebook_kernel import kernel_env, quickstart, user_code  # noqa: F401 - kernel_env is a fixture
 
 SCOPES = ["api:read"]
 BROWSER = "test-browser"  # the thread the test's browser runs in: its own logging is not nbauth's
@@ -330,28 +329,3 @@ def test_network_failures_leak_nothing(make_idp, audit):
                   lambda: app.acquire_token_by_username_password("bob", USERS["bob"], SCOPES))
     audit.show("provider down", app, signed_in)
     audit.check({"password", "refresh_token", "access_token"})
-
-
-def test_a_saved_executed_notebook_leaks_nothing(idp, kernel_env, tmp_path):
-    """The quickstart run in a real kernel with every logger at DEBUG (its log lines land in the
-    cells' outputs), the handle and a result displayed, then saved: the file holds no secret."""
-    import nbformat
-
-    kernel_env(idp.issuer)
-    kernel, saved, device_code = quickstart(), tmp_path / "executed.ipynb", tmp_path / "device_code"
-    with kernel.client.setup_kernel():
-        kernel.run("import logging\nlogging.basicConfig(level=logging.DEBUG, force=True)")
-        kernel.execute(0)
-        idp.approve_device(user_code(kernel.cell(0)), "alice")
-        kernel.execute(1)
-        kernel.execute(2)
-        kernel.run("me")
-        kernel.run("me.app.acquire_token_silent(['api:read'], me.account, force_refresh=True)")
-        kernel.run(f"open({str(device_code)!r}, 'w').write(me._flow['device_code'])")
-    nbformat.write(kernel.nb, saved)
-    text = saved.read_text()
-    cache = json.loads(Path(os.environ["NBAUTH_CACHE_PATH"]).read_text())
-    secrets = {entry["secret"] for section in ("AccessToken", "RefreshToken", "IdToken")
-               for entry in cache[section].values()} | {device_code.read_text()}
-    assert len(secrets) >= 4 and [s[:12] for s in secrets if s in text] == []
-    assert "DEBUG:nbauth" in text and "signed in as alice@example.test" in text  # it ran, logging
