@@ -39,8 +39,8 @@ logger = logging.getLogger("nbauth")
 INTERACTION_REQUIRED = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
 #: Retry delays after transient failures: 2, 4, 8 ... seconds, at most 5 minutes, each jittered.
 FIRST_BACKOFF, MAX_BACKOFF = 2.0, 300.0
-#: How far into its renewal window a token's renewal may be pushed by jitter (a share of the window).
-JITTER = 0.5
+#: How far into its renewal window jitter may push a renewal: half the window, at most a minute.
+JITTER_SHARE, MAX_JITTER = 0.5, 60.0
 #: How long interpreter exit waits for a renewal in flight.
 EXIT_JOIN_SECONDS = 1.0
 
@@ -174,7 +174,7 @@ class Refresher:
             return RefreshStatus(Outcome.SIGN_IN_NEEDED, None, OAuthError(
                 "interaction_required", "the account's tokens are no longer in the cache (signed out?)"))
         renewal._failures = 0
-        renewal._due_at = window.start + self._draw() * JITTER * (window.end - window.start)
+        renewal._due_at = window.start + self._draw() * min(JITTER_SHARE * (window.end - window.start), MAX_JITTER)
         return RefreshStatus(Outcome.FRESH, renewal._due_at)
 
     def _failed(self, renewal: Renewal, error: Exception) -> RefreshStatus:
