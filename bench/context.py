@@ -19,8 +19,8 @@ class Profile:
     changed_rounds: int = 12  # persisted hits with the file changed before each call
     accounts: int = 1_000  # get_accounts
     import_rounds: int = 20
-    process_rounds: int = 8  # whole processes serving a cached token
-    fanout_rounds: int = 3
+    process_rounds: int = 10  # whole processes serving a cached token
+    fanout_rounds: int = 5
     threads: int = 16
     processes: int = 4
     kernel_ttl: int = 5  # seconds of access-token life in the kernel benchmark

@@ -5,7 +5,7 @@ import gc
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 #: A batch runs at least this long, so the clock's resolution and call overhead do not matter.
 BATCH_SECONDS = 0.004
@@ -70,10 +70,11 @@ def interleaved(contenders: Dict[str, Callable[[], float]], rounds: int) -> Dict
     return values
 
 
-def timed_calls(calls: Dict[str, Callable[[], object]], rounds: int, unit: int = 1) -> Dict[str, Stats]:
-    """Seconds per call of each callable: batches sized once (multiples of ``unit``), then
-    interleaved rounds."""
-    sizes = {name: batch_size(call, unit) for name, call in calls.items()}
+def timed_calls(calls: Dict[str, Callable[[], object]], rounds: int, unit: int = 1,
+                units: Optional[Dict[str, int]] = None) -> Dict[str, Stats]:
+    """Seconds per call of each callable: batches sized once (multiples of ``unit``, or of
+    ``units[name]``), then interleaved rounds."""
+    sizes = {name: batch_size(call, (units or {}).get(name, unit)) for name, call in calls.items()}
     values = interleaved({name: (lambda c=call, n=sizes[name]: per_call(c, n)) for name, call in calls.items()},
                          rounds)
     return {name: Stats.of(v) for name, v in values.items()}

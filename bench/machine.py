@@ -39,7 +39,12 @@ def _oidc_provider_version(repo: Path) -> str:
         return "?"
 
 
-def describe(repo: Path) -> Dict[str, str]:
+def load() -> str:
+    """The 1-, 5- and 15-minute load averages (other work on the machine disturbs the numbers)."""
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def describe(repo: Path, load_at_start: str) -> Dict[str, str]:
     """The facts a reader needs to compare these numbers with others."""
     versions = {}
     for name in PACKAGES:
@@ -58,5 +63,6 @@ def describe(repo: Path) -> Dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "packages": ", ".join(f"{k} {v}" for k, v in versions.items()),
         "provider": f"oidc-provider {_oidc_provider_version(repo)} on node {_run(['node', '--version'], repo)}",
+        "load average (1/5/15 min)": f"{load_at_start} at the start, {load()} at the end",
         "nbauth commit": commit + (" (nbauth/ has uncommitted changes)" if changed else ""),
     }

@@ -61,11 +61,11 @@ def _run_case(name: str, ctx: Context) -> Table:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _arguments(argv)
     command = "python bench/run.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
-    started = time.perf_counter()
+    started, load_at_start = time.perf_counter(), machine.load()
     with tempfile.TemporaryDirectory(prefix="nbauth-bench-") as work, Providers(Path(work)) as providers:
         ctx = Context(PROFILES[args.profile], providers, Path(work))
         tables: List[Table] = [_run_case(name, ctx) for name in CASES if not args.only or name in args.only]
-    info = machine.describe(REPO)
+    info = machine.describe(REPO, load_at_start)
     seconds = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.md").write_text(report.document(info, tables, seconds, command, args.profile))

@@ -35,14 +35,15 @@ def run(ctx: Context) -> Table:
     first_call: Dict[str, int] = {}
     for layout, per_account in LAYOUTS:
         for superset, mode in MODES:
+            populations = [Population(token_endpoint(provider), n, per_account=per_account, superset=superset,
+                                      issuer=provider.issuer, tag=f"hit/{layout}/{mode}/{n}")
+                           for n in ctx.profile.sizes]
+            measured = _measure(ctx, table, populations, f"{layout}, {mode}", totals, first_call)
             series = curves.setdefault(f"{layout}, {mode}", {lib.name: [] for lib in LIBRARIES})
             for n in ctx.profile.sizes:
-                population = Population(token_endpoint(provider), n, per_account=per_account, superset=superset,
-                                        issuer=provider.issuer, tag=f"hit/{layout}/{mode}/{n}")
-                stats = _measure(ctx, table, population, f"{layout}, {mode}, N={n:,}", totals, first_call)
                 target = EXACT_TARGET if not superset else SUPERSET_TARGET if n == 10_000 else None
-                table.add(Row(f"{layout}, {mode}, N={n:,}", dict(stats), target=target))
-                for name, value in stats.items():
+                table.add(Row(f"{layout}, {mode}, N={n:,}", measured[n], target=target))
+                for name, value in measured[n].items():
                     series[name].append((n, value))
             _flatness(table, series, f"{layout}, {mode}")
     _get_accounts(ctx, table, provider)
@@ -58,17 +59,22 @@ def run(ctx: Context) -> Table:
     return table
 
 
-def _measure(ctx: Context, table: Table, population: Population, label: str, totals: Dict[str, int],
-             first_call: Dict[str, int]) -> Dict[str, Stats]:
-    hits = {lib.name: SilentHits(lib, population, population.issuer) for lib in LIBRARIES}
-    stats = timed_calls({name: hit.call for name, hit in hits.items()}, ctx.profile.rounds,
-                        unit=len(population.probe_indexes))
-    for name, hit in hits.items():
+def _measure(ctx: Context, table: Table, populations: List[Population], label: str, totals: Dict[str, int],
+             first_call: Dict[str, int]) -> Dict[int, Dict[str, Stats]]:
+    """Both libraries at every N, in the same interleaved rounds (so that a busy moment of the
+    machine falls on all sizes alike and cannot fake a slope)."""
+    hits = {(p.n, lib.name): SilentHits(lib, p, p.issuer) for p in populations for lib in LIBRARIES}
+    names = {key: f"{key[1]} N={key[0]}" for key in hits}
+    stats = timed_calls({names[key]: hit.call for key, hit in hits.items()}, ctx.profile.rounds,
+                        units={names[(p.n, lib.name)]: len(p.probe_indexes) for p in populations for lib in LIBRARIES})
+    measured: Dict[int, Dict[str, Stats]] = {p.n: {} for p in populations}
+    for (n, name), hit in hits.items():
+        measured[n][name] = stats[names[(n, name)]]
         totals[name] += hit.calls
         first_call.setdefault(name, hit.first_call_requests + hit.discovery_requests)
         problem = hit.problem()
-        table.expect(not problem, f"{label}: {problem}")
-    return stats
+        table.expect(not problem, f"{label}, N={n:,}: {problem}")
+    return measured
 
 
 def _flatness(table: Table, series: Dict[str, List[Tuple[int, Stats]]], label: str) -> None:

@@ -44,6 +44,9 @@ def run(ctx: Context) -> Table:
                 "(its JWT's exp) when the call returned")
     table.notes.append("token_source of the calls: " + "; ".join(
         f"{variant}: {loop['sources']}" for variant, loop in loops.items()))
+    table.notes.append("the three slowest calls: " + "; ".join(
+        f"{variant}: " + ", ".join(f"{d * 1e3:.1f} ms" for d in sorted(loop["durations"])[-3:][::-1])
+        for variant, loop in loops.items()))
     return table
 
 

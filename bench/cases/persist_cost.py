@@ -14,11 +14,12 @@ from ..providers import token_endpoint
 from ..table import Row, Table
 
 ABOUT = """\
-`cache.add(event)` of one new token (one more scope, obtained with the refresh token: an access and
-a refresh token, no new account) to a persisted cache whose file holds N access tokens (one
-account; each with its refresh token, as both libraries file them), the cache already loaded. The file writes per add are counted (nbauth: its atomic replace, with
-fsync; msal-extensions: `FilePersistence.save`, no fsync). Afterwards a fresh cache object of the
-same library reads the file and must find every token added."""
+`cache.add(event)` of one new token (one more scope, obtained with the refresh token: an access
+and a refresh token, no new account) to a persisted cache whose file holds N access tokens (one
+account; each with its refresh token, as both libraries file them), the cache already loaded.
+The file writes per add are counted (nbauth: its atomic replace, with fsync; msal-extensions:
+`FilePersistence.save`, no fsync). Afterwards a fresh cache object of the same library reads the
+file and must find every token added."""
 
 
 def run(ctx: Context) -> Table:
