@@ -13,6 +13,7 @@ from ._clock import Clock, system_clock
 from .cache.schema import home_account
 from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError
 from .protocol.device import Poll, after_poll
+from .refresher import INTERACTION_REQUIRED
 from .revocation import revoke_refresh_tokens
 from .ui import FlowState, Presenter, Status, make_presenter
 from .ui.text import remaining
@@ -87,7 +88,8 @@ class SignIn:
         if result and "access_token" in result:
             return result["access_token"]
         error = _error_of(result or {"error": "no_token", "error_description": "no usable token in the cache"})
-        self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
+        if not result or error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
+            self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
         raise error
 
     def cancel(self) -> None:
