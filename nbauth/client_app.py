@@ -170,14 +170,19 @@ class ClientApplication:
         is written over it, and no account is created (a concurrent remove_account wins).
         ``cache_data`` goes into the cache event's ``data`` (e.g. OBO's ``user_assertion_hash``).
         Raises OAuthError / IdTokenError / ProtocolError / TransportError; nothing is cached
-        from a response that fails.
+        from a response that fails, except a rotated refresh token whose ID token could not be
+        checked because the provider's keys could not be had (the token it replaces is spent).
         """
         authority = authority or self.authority
         metadata = self._metadata(authority)
         response = token_endpoint.redeem(self._transport, metadata.token_endpoint, grant, self._client_auth,
                                          extra=self._request_extras(claims_challenge))
         now = self._clock()
-        claims = self._verified_id_token_claims(response, metadata, nonce, now)
+        try:
+            claims = self._verified_id_token_claims(response, metadata, nonce, now)
+        except (TransportError, ProtocolError):  # e.g. the provider went down right after answering
+            self._keep_successor(refreshing, response.get("refresh_token"))
+            raise
         granted = scope_rules.granted(response.get("scope"), scopes)
         self._store(grant, response, claims, granted, metadata, authority, refreshing, now, cache_data)
         return self._result(response, claims, granted, now)
@@ -208,7 +213,11 @@ class ClientApplication:
             return
         rotated = event["response"].pop("refresh_token", None)
         self.token_cache.add(dict(event, skip_account_creation=True), now=now)
-        if rotated and rotated != refreshing.get("secret"):
+        self._keep_successor(refreshing, rotated)
+
+    def _keep_successor(self, refreshing: Optional[dict], rotated: Optional[str]) -> None:
+        """Write a rotated refresh token over the cache entry it replaces."""
+        if refreshing is not None and rotated and rotated != refreshing.get("secret"):
             self.token_cache.update_rt(refreshing, rotated)
 
     @staticmethod

@@ -236,3 +236,36 @@ def test_an_outage_while_polling_ends_the_wait_and_the_same_flow_resumes(app, de
     result = app.acquire_token_by_device_flow(flow)  # the code is still valid at the provider
     assert "access_token" in result
     assert refresh_tokens_on_disk(path) == [result["refresh_token"]]
+
+
+# ---- the provider gone between its answer and the check of the ID token ------------------------
+class KeysUnreachable(requests.Session):
+    """An http_client whose requests for ``jwks_uri`` fail while ``failing`` is set."""
+
+    def __init__(self, jwks_uri: str):
+        super().__init__()
+        self.jwks_uri = jwks_uri
+        self.failing = False
+
+    def request(self, method, url, *args, **kwargs):
+        if self.failing and url == self.jwks_uri:
+            raise requests.ConnectionError("the provider went away")
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_a_refresh_answered_just_before_an_outage_keeps_its_rotated_refresh_token(idp, tmp_path):
+    from idp.server import NATIVE_CLIENT, USERS
+    from nbauth.jwks import jwks_cache
+
+    session = KeysUnreachable(idp.metadata()["jwks_uri"])
+    app = PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, http_client=session,
+                                  token_cache=PersistedTokenCache(tmp_path / "token_cache.json"))
+    assert "access_token" in app.acquire_token_by_username_password("alice", USERS["alice"], SCOPES)
+    (account,) = app.get_accounts()
+    jwks_cache.clear()  # as in a new process: the provider's keys are not known yet
+    session.failing = True
+    with pytest.raises((TransportError, ProtocolError)):
+        app.acquire_token_silent(SCOPES, account, force_refresh=True)  # the provider did rotate the token
+    session.failing = False
+    renewed = app.acquire_token_silent_with_error(SCOPES, account, force_refresh=True)
+    assert "access_token" in renewed, renewed
