@@ -15,9 +15,11 @@ from ..libs import LIBRARIES
 from ..providers import API_SCOPES, refresh_counts, sign_in
 from ..table import Row, Table, Target
 
-#: The ways of asking: nbauth's notebook handle and its MSAL-style call, and msal's.
+#: The ways of asking: nbauth's notebook handle, its MSAL-style call (alone, and with nbauth's
+#: background renewal registered), and msal's.
 VARIANTS = {"nbauth-login": ("nbauth", "`nbauth.login(...).token()`"),
             "nbauth-silent": ("nbauth", "nbauth `acquire_token_silent`"),
+            "nbauth-keep-fresh": ("nbauth", "nbauth `acquire_token_silent` after `app.keep_fresh(...)`"),
             "msal-silent": ("msal", "msal `acquire_token_silent`")}
 ABOUT = """\
 A real IPython kernel (nbclient) signed in from a cache file (the account signed in for real
@@ -35,7 +37,7 @@ def run(ctx: Context) -> Table:
     provider = ctx.providers.get(profile.kernel_ttl)
     loops = {variant: _loop(ctx, provider, variant) for variant in VARIANTS}
     theirs = loops["msal-silent"]
-    for variant in ("nbauth-login", "nbauth-silent"):
+    for variant in ("nbauth-login", "nbauth-silent", "nbauth-keep-fresh"):
         _rows(table, VARIANTS[variant][1], loops[variant], theirs)
     for variant, loop in loops.items():
         table.expect(loop["expired"] == 0, f"{variant}: {loop['expired']} of {len(loop['durations'])} calls "

@@ -27,6 +27,16 @@ def get_token():
     result = app.acquire_token_silent(SCOPES, account) or {}
     return result.get("access_token"), result.get("token_source")
 """,
+    "nbauth-keep-fresh": """\
+import nbauth
+app = nbauth.PublicClientApplication(CLIENT_ID, oidc_authority=ISSUER,
+                                     token_cache=nbauth.PersistedTokenCache(CACHE_PATH))
+account = app.get_accounts()[0]
+renewal = app.keep_fresh(account, SCOPES)  # nbauth's background renewal
+def get_token():
+    result = app.acquire_token_silent(SCOPES, account) or {}
+    return result.get("access_token"), result.get("token_source")
+""",
     "msal-silent": """\
 import msal, msal_extensions
 cache = msal_extensions.PersistedTokenCache(msal_extensions.FilePersistence(CACHE_PATH))
