@@ -8,7 +8,10 @@ verifier and checks the ID token's ``nonce``. ``get_authorization_request_url`` 
 """
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from collections import OrderedDict
 from typing import Any, List, Mapping, Optional
 from urllib.parse import urlencode
 
@@ -16,12 +19,12 @@ from ._redact import RedactedDict
 from .client_app import ClientApplication, errors_as_results
 from .exceptions import ConfigurationError, FlowError
 from .protocol import scopes as scope_rules
-from .protocol.authcode import AuthorizationRequest, code_from_redirect, new_authorization_request
+from .protocol.authcode import AuthorizationRequest, code_from_redirect, new_authorization_request, state_matches
 from .protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant, merge_claims
 from .protocol.pkce import new_pkce
 
 _RESPONSE_MODES = ("query", "form_post")
-_FLOW_KEYS = ("state", "nonce", "code_verifier", "redirect_uri", "scope", "auth_uri")
+_FLOW_TEXTS = ("state", "nonce", "code_verifier", "redirect_uri", "auth_uri")
 
 
 def _check_redirect_uri(redirect_uri: Optional[str]) -> str:
@@ -46,10 +49,40 @@ def _extra_url_params(extra: Mapping[str, Any]) -> dict:
 
 def _request_of(flow: Mapping[str, Any]) -> AuthorizationRequest:
     """The sign-in a flow dict describes; raises ConfigurationError when it is not one."""
-    if not isinstance(flow, Mapping) or any(not flow.get(key) for key in _FLOW_KEYS):
+    if (not isinstance(flow, Mapping) or any(not isinstance(flow.get(key), str) or not flow[key] for key in _FLOW_TEXTS)
+            or not isinstance(flow.get("scope"), (list, tuple)) or not flow["scope"]):
         raise ConfigurationError("auth_code_flow must be the dict initiate_auth_code_flow() returned, unchanged")
-    return AuthorizationRequest(redirect_uri=flow["redirect_uri"], scopes=tuple(flow["scope"]), url=flow["auth_uri"],
+    scopes = scope_rules.normalize(flow["scope"], "auth_code_flow's scope")
+    return AuthorizationRequest(redirect_uri=flow["redirect_uri"], scopes=tuple(scopes), url=flow["auth_uri"],
                                 state=flow["state"], nonce=flow["nonce"], pkce=new_pkce(flow["code_verifier"]))
+
+
+class AnsweredFlows:
+    """The flows whose redirect was accepted, so that no flow dict is redeemed twice.
+
+    Process-wide (web apps often make an application per request), keyed by a hash of the
+    flow's PKCE verifier, and bounded: the oldest are forgotten past ``limit`` flows.
+    """
+
+    def __init__(self, limit: int = 10_000):
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._answered: "OrderedDict[bytes, None]" = OrderedDict()
+
+    def claim(self, request: AuthorizationRequest) -> None:
+        """Mark the flow answered; FlowError if it already was."""
+        key = hashlib.sha256(request.pkce.verifier.encode("ascii")).digest()
+        with self._lock:
+            if key in self._answered:
+                raise FlowError("this auth_code_flow was already used: each sign-in's response is taken once; "
+                                "start a new one with initiate_auth_code_flow()")
+            self._answered[key] = None
+            if len(self._answered) > self._limit:
+                self._answered.popitem(last=False)
+
+
+#: The process-wide record of answered flows.
+answered_flows = AnsweredFlows()
 
 
 class AuthCodeFlows(ClientApplication):
@@ -87,20 +120,23 @@ class AuthCodeFlows(ClientApplication):
         """Finish a sign-in: check the redirect's parameters against the flow, redeem the code.
 
         Raises FlowError when ``state`` (or the provider's ``iss``) does not match the flow:
-        the response belongs to another sign-in, or was forged. The provider's refusal
+        the response belongs to another sign-in, or was forged; and when the flow already had
+        its response (a flow is used once, whatever the outcome). The provider's refusal
         (``?error=...``) and a rejected code come back as MSAL's error dict.
         """
         request = _request_of(auth_code_flow)
         if not isinstance(auth_response, Mapping):
             raise ConfigurationError("auth_response must be a dict of the redirect's query (or form) parameters")
-        metadata = self._metadata()
-        code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
-                                  issuer_required=metadata.authorization_response_iss_supported)
         requested = list(request.scopes)
         if scopes is not None:
             requested = self._requested_scopes(scopes)
             if not scope_rules.is_subset(requested, request.scopes):
                 raise FlowError(f"scopes must be a subset of the flow's {list(request.scopes)}")
+        metadata = self._metadata()
+        if state_matches(auth_response, request.state):  # this flow's answer: it is taken only once
+            answered_flows.claim(request)
+        code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
+                                  issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
         return self._redeem(grant, requested, nonce=request.nonce,
                             claims_challenge=auth_code_flow.get("claims_challenge"))

@@ -15,7 +15,7 @@ import ipaddress
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .exceptions import AuthorityError, DiscoveryError, TransportError
 from .transport import Transport
@@ -42,11 +42,18 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def _split(url: str, what: str) -> SplitResult:
+    try:
+        return urlsplit(url)
+    except ValueError as error:  # e.g. an unclosed [IPv6] host
+        raise AuthorityError(f"{what} is not a valid URL ({error}): {url!r}") from None
+
+
 def check_endpoint_url(url: str, what: str) -> str:
     """``url`` if it is https (or http on loopback); raises AuthorityError naming ``what``."""
     if not isinstance(url, str):
         raise AuthorityError(f"{what} must be a URL string, not {type(url).__name__}")
-    parts = urlsplit(url)
+    parts = _split(url, what)
     if not parts.hostname:
         raise AuthorityError(f"{what} is not an absolute URL: {url!r}")
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
@@ -88,7 +95,10 @@ class Authority:
             return False
         if not self.is_entra:
             return issuer.rstrip("/") == self.url
-        parts = urlsplit(issuer)
+        try:
+            parts = urlsplit(issuer)
+        except ValueError:
+            return False
         if parts.scheme != "https" or parts.netloc.lower() not in entra_aliases(self.instance):
             return False
         issuer_tenant = parts.path.strip("/").split("/")[0]

@@ -71,11 +71,22 @@ def _candidates(keys: List[dict], kid: Optional[str], alg: str) -> List[dict]:
             and (kid is None or k.get("kid") == kid)]
 
 
-def _header(token: str) -> Dict[str, Any]:
+def _header(token: Any) -> Dict[str, Any]:
+    """The token's header; a JWS compact serialization is ASCII (RFC 7515 section 7.1)."""
+    if not isinstance(token, str) or not token.isascii():
+        raise IdTokenError("the ID token is not a well-formed JWT")
     try:
         return jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, RecursionError):  # PyJWT's json.loads can recurse too deep
         raise IdTokenError("the ID token is not a well-formed JWT") from None
+
+
+def _key(jwk: dict, alg: str) -> Optional[Any]:
+    """The public key of a JWK, or None when the JWK is not a usable key."""
+    try:
+        return jwt.PyJWK(jwk, algorithm=alg).key
+    except jwt.PyJWTError:
+        return None
 
 
 def verify_signature(token: str, jwks_uri: str, transport: Transport, *,
@@ -87,7 +98,7 @@ def verify_signature(token: str, jwks_uri: str, transport: Transport, *,
     """
     header = _header(token)
     alg, kid = header.get("alg"), header.get("kid")
-    if alg not in ALLOWED_ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
         raise IdTokenError(f"the ID token is signed with {alg!r}; nbauth accepts only "
                            f"{', '.join(sorted(ALLOWED_ALGORITHMS))}")
     candidates = _candidates(cache.keys(jwks_uri, transport), kid, alg)
@@ -95,11 +106,13 @@ def verify_signature(token: str, jwks_uri: str, transport: Transport, *,
         candidates = _candidates(cache.keys(jwks_uri, transport, refresh=True), kid, alg)
     if not candidates:
         raise IdTokenError(f"no {alg} key with kid {kid!r} in the provider's JWKS")
-    for jwk in candidates:
+    keys = [key for key in (_key(jwk, alg) for jwk in candidates) if key is not None]
+    for key in keys:
         try:
-            return jwt.decode(token, jwt.PyJWK(jwk, algorithm=alg).key, algorithms=[alg], options=_SIGNATURE_ONLY)
+            return jwt.decode(token, key, algorithms=[alg], options=_SIGNATURE_ONLY)
         except jwt.InvalidSignatureError:
             continue
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, RecursionError) as exc:
             raise IdTokenError(f"the ID token could not be verified: {type(exc).__name__}") from None
-    raise IdTokenError("the ID token's signature does not verify with the provider's keys")
+    raise IdTokenError("the ID token's signature does not verify with the provider's keys"
+                       if keys else f"the provider's JWKS has no usable {alg} key with kid {kid!r}")

@@ -47,6 +47,7 @@ def _page(template: str, params: Dict[str, str], title: str) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
+    timeout = 10  # seconds a connection may stall before it is dropped (its thread and socket freed)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         status, page = self.server.listener.offer(self.path)
@@ -96,10 +97,16 @@ class LoopbackListener:
 
     def offer(self, request_path: str) -> Tuple[int, bytes]:
         """Take one request's path and query: the status and page to answer it with."""
-        parts = urlsplit(request_path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        try:
+            parts = urlsplit(request_path)
+        except ValueError:  # e.g. "GET http://[ HTTP/1.1"
+            return 400, _page("Not a valid request.", {}, "Bad request")
         if (parts.path or "/") != self._path:
             return 404, _page("Not found.", {}, "Not found")
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        params = dict(pairs)
+        if len(params) != len(pairs):  # RFC 6749 section 3.1: no parameter twice
+            return 400, _page("This response repeats a parameter; it was ignored.", {}, "Sign-in response ignored")
         if not state_matches(params, self._state):
             return 400, _page("This response does not belong to the sign-in in progress; it was ignored.",
                               {}, "Sign-in response ignored")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
+
+from .. import _json as strict_json
 
 
 class CredentialType:
@@ -100,7 +101,7 @@ def environment_and_realm(token_endpoint: str) -> Tuple[Optional[str], Optional[
 def decode_b64_json(text: str) -> Dict[str, Any]:
     """The JSON object inside unpadded base64url ``text`` (a JWT part, Entra's client_info)."""
     try:
-        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        value = strict_json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
     except (ValueError, binascii.Error, TypeError) as error:
         raise ValueError("not base64url-encoded JSON") from error
     if not isinstance(value, dict):
@@ -238,14 +239,24 @@ def expires_on(entry: Mapping[str, Any]) -> int:
 
 
 #: Fields of known sections that must be strings (or null) for the entry to be usable.
-_STRING_FIELDS = ("home_account_id", "environment", "realm", "client_id", "target", "secret")
+_STRING_FIELDS = ("home_account_id", "environment", "realm", "client_id", "target", "secret", "credential_type",
+                  "token_type", "family_id", "username", "local_account_id", "authority_type", "ext_cache_key",
+                  "user_assertion_hash", "key_id")
+#: Times (epoch seconds, MSAL writes them as strings), required or optional, by section.
+_TIME_FIELDS = {
+    CredentialType.ACCESS_TOKEN: (("expires_on",), ("cached_at", "refresh_on", "extended_expires_on")),
+    CredentialType.REFRESH_TOKEN: ((), ("last_modification_time",)),
+}
+_SECRET_SECTIONS = (CredentialType.ACCESS_TOKEN, CredentialType.REFRESH_TOKEN, CredentialType.ID_TOKEN)
+_MAX_TIME = 10 ** 11  # seconds since the epoch, about the year 5000
 
 
 def check_document(document: Any) -> None:
     """Raise ValueError naming the first part of a serialized cache that is not MSAL's shape.
 
-    Known sections must map keys to objects whose identity fields are strings; an access
-    token's ``expires_on`` must be a number. Unknown sections may hold anything.
+    Known sections must map keys to objects whose identity and text fields are strings; tokens
+    must have a ``secret``; times must be whole numbers of seconds (an access token's
+    ``expires_on`` is required). Unknown sections may hold anything.
     """
     if not isinstance(document, dict):
         raise ValueError(f"a JSON {type(document).__name__}, not an object")
@@ -256,16 +267,24 @@ def check_document(document: Any) -> None:
         for key, entry in entries.items():
             if not isinstance(entry, dict):
                 raise ValueError(f"entry {key!r} in {section} is not an object")
-            for field in _STRING_FIELDS:
-                if not isinstance(entry.get(field, ""), (str, type(None))):
-                    raise ValueError(f"field {field} of entry {key!r} in {section} is not a string")
-            if section == CredentialType.ACCESS_TOKEN and not _is_integer(entry.get("expires_on")):
-                raise ValueError(f"field expires_on of entry {key!r} in {section} is not a number")
+            _check_entry(section, key, entry)
 
 
-def _is_integer(value: Any) -> bool:
+def _check_entry(section: str, key: str, entry: Mapping[str, Any]) -> None:
+    for field in _STRING_FIELDS:
+        if not isinstance(entry.get(field, ""), (str, type(None))):
+            raise ValueError(f"field {field} of entry {key!r} in {section} is not a string")
+    if section in _SECRET_SECTIONS and not isinstance(entry.get("secret"), str):
+        raise ValueError(f"entry {key!r} in {section} has no secret")
+    required, optional = _TIME_FIELDS.get(section, ((), ()))
+    for field in required + tuple(f for f in optional if entry.get(f) not in (None, "")):
+        if not _is_time(entry.get(field)):
+            raise ValueError(f"field {field} of entry {key!r} in {section} is not a number")
+
+
+def _is_time(value: Any) -> bool:
+    """Whether ``value`` is a whole number of seconds since the epoch (a string, as MSAL writes it)."""
     try:
-        int(value)
+        return 0 <= int(value) <= _MAX_TIME
     except (TypeError, ValueError):
         return False
-    return True

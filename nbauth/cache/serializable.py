@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Union
 
+from .. import _json as strict_json
 from ..exceptions import ConfigurationError
 from .schema import Entry
 from .store import TokenCache
@@ -12,7 +13,7 @@ from .store import TokenCache
 def parse_document(state: Union[str, bytes]) -> Any:
     """The JSON value of a serialized cache; ValueError (naming no secret) when it is not JSON."""
     try:
-        return json.loads(state)
+        return strict_json.loads(state)
     except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError is a ValueError
         raise ValueError(f"not valid JSON ({type(error).__name__})") from None
 

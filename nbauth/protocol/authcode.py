@@ -6,13 +6,13 @@ The URL carries ``state`` (CSRF), ``nonce`` (ID-token replay) and a PKCE S256 ch
 """
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..exceptions import ConfigurationError, FlowError, OAuthError
+from . import constant_time
 from .pkce import Pkce, new_pkce
 
 
@@ -65,8 +65,7 @@ def new_authorization_request(
 
 def state_matches(params: Mapping[str, str], expected_state: str) -> bool:
     """True when the redirect's ``state`` is this sign-in's (compared in constant time)."""
-    state = params.get("state")
-    return isinstance(state, str) and hmac.compare_digest(state.encode(), expected_state.encode())
+    return constant_time.equals(params.get("state"), expected_state)
 
 
 def code_from_redirect(params: Mapping[str, str], request: AuthorizationRequest, *, issuer: str,
@@ -78,14 +77,23 @@ def code_from_redirect(params: Mapping[str, str], request: AuthorizationRequest,
     """
     if not state_matches(params, request.state):
         raise FlowError("the sign-in response's state does not match this sign-in; it was ignored")
-    iss = params.get("iss")
+    iss = _text(params, "iss")
     if iss is None and issuer_required:
         raise FlowError("the sign-in response has no iss, which the provider says it always sends (RFC 9207)")
     if iss is not None and iss != issuer:
         raise FlowError(f"the sign-in response comes from issuer {iss!r}, not {issuer!r} (RFC 9207)")
-    if params.get("error"):
-        raise OAuthError(params["error"], params.get("error_description", ""))
-    code = params.get("code")
+    error = _text(params, "error")
+    if error:
+        raise OAuthError(error, _text(params, "error_description") or "")
+    code = _text(params, "code")
     if not code:
         raise FlowError("the sign-in response has neither a code nor an error")
     return code
+
+
+def _text(params: Mapping[str, Any], name: str) -> Optional[str]:
+    """A redirect parameter, which is text when present (a web framework may hand over anything)."""
+    value = params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise FlowError(f"the sign-in response's {name} is not a string")
+    return value

@@ -5,12 +5,13 @@ names the claim, never the token.
 """
 from __future__ import annotations
 
-import hmac
 from typing import Any, Mapping, Optional
 
 from ..exceptions import IdTokenError
+from . import constant_time
 
 DEFAULT_LEEWAY = 60.0
+_MAX_TIME = 10 ** 11  # seconds since the epoch, about the year 5000: beyond it a time is nonsense
 _TENANT_PLACEHOLDER = "{tenantid}"  # Entra's multi-tenant discovery documents
 
 
@@ -27,6 +28,8 @@ def _number(claims: Mapping[str, Any], name: str, required: bool) -> Optional[fl
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise IdTokenError(f"the ID token's {name} claim is {'missing' if value is None else 'not a number'}")
+    if not -_MAX_TIME <= value <= _MAX_TIME:  # NaN fails too
+        raise IdTokenError(f"the ID token's {name} claim is not a time")
     return float(value)
 
 
@@ -64,6 +67,5 @@ def check_id_token_claims(claims: Mapping[str, Any], *, issuer: str, client_id: 
     _check_audience(claims, client_id)
     _check_times(claims, now, leeway)
     if nonce is not None:
-        got = claims.get("nonce")
-        if not isinstance(got, str) or not hmac.compare_digest(got.encode(), nonce.encode()):
+        if not constant_time.equals(claims.get("nonce"), nonce):
             raise IdTokenError("the ID token's nonce does not match this sign-in's (a replayed or foreign token)")

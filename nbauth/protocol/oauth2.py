@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
+from .. import _json as strict_json
 from ..exceptions import ConfigurationError, OAuthError, ProtocolError
 
 AUTHORIZATION_CODE = "authorization_code"
@@ -16,7 +17,9 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 #: Where an error response's correlation id may be, besides the body (Entra's headers).
 _CORRELATION_HEADERS = ("x-ms-correlation-id", "client-request-id")
-_NUMERIC_FIELDS = ("expires_in", "ext_expires_in", "refresh_in")
+_NUMERIC_FIELDS = ("expires_in", "ext_expires_in", "refresh_in", "expires_on")  # expires_on: Entra v1
+#: The longest believable number of seconds (a lifetime, or an epoch time), about 3,000 years.
+MAX_SECONDS = 10 ** 11
 _STRING_FIELDS = ("refresh_token", "id_token", "scope")
 
 
@@ -80,7 +83,7 @@ def merge_claims(capabilities: Optional[Sequence[str]], claims_challenge: Option
     if not capabilities:
         return claims_challenge or None
     try:
-        claims = json.loads(claims_challenge) if claims_challenge else {}
+        claims = strict_json.loads(claims_challenge) if claims_challenge else {}
     except ValueError:
         raise ConfigurationError("claims_challenge is not a JSON object") from None
     if not isinstance(claims, dict):
@@ -94,7 +97,7 @@ def parse_json_object(response: Response, what: str) -> dict:
     """The body as a JSON object; an OAuth error body raises OAuthError, anything else
     that is not a JSON object raises ProtocolError naming ``what`` answered it."""
     try:
-        body = json.loads(response.text)
+        body = strict_json.loads(response.text)
     except ValueError:
         body = None
     if not isinstance(body, dict):
@@ -125,7 +128,8 @@ def oauth_error(body: Mapping[str, Any], response: Response) -> OAuthError:
 
 
 def as_seconds(value: Any, name: str) -> int:
-    """A lifetime given as a JSON number or a numeric string (Entra's v1 endpoints), as int."""
+    """A number of seconds given as a JSON number or a numeric string (Entra's v1 endpoints), as
+    int; ProtocolError unless it is between 0 and ``MAX_SECONDS`` (so never NaN or infinite)."""
     if isinstance(value, bool):
         raise ProtocolError(f"{name} is not a number of seconds")
     if isinstance(value, str):
@@ -133,8 +137,8 @@ def as_seconds(value: Any, name: str) -> int:
             value = float(value.strip())
         except ValueError:
             raise ProtocolError(f"{name} is not a number of seconds") from None
-    if not isinstance(value, (int, float)) or value != value or value < 0:
-        raise ProtocolError(f"{name} is not a non-negative number of seconds")
+    if not isinstance(value, (int, float)) or not 0 <= value <= MAX_SECONDS:  # NaN fails too
+        raise ProtocolError(f"{name} is not a non-negative number of seconds (at most {MAX_SECONDS})")
     return int(value)
 
 

@@ -1,9 +1,10 @@
 """The transport's data types: what a response is, and what an injected client must offer."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Protocol
+
+from .. import _json as strict_json
 
 
 class HttpClient(Protocol):
@@ -32,5 +33,5 @@ class HttpResponse:
         return None
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises ``ValueError`` when it is not JSON."""
-        return json.loads(self.text)
+        """The body parsed as strict JSON; raises ``ValueError`` when it is not (see ``nbauth._json``)."""
+        return strict_json.loads(self.text)
