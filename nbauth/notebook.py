@@ -3,9 +3,14 @@
 A silent sign-in from the per-user cache comes first (nothing is shown then); otherwise the device
 code is shown by the presenter for this process (widget, terminal, or an error where nobody can
 be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
+Once signed in, the token is renewed ahead of need by the process's background refresher
+(``nbauth.refresher``), so ``token()`` answers from the cache; if the provider refuses the refresh
+token, the status says sign-in is needed and the next ``token()`` starts a new sign-in (or, where
+nobody can be reached, raises the provider's ``OAuthError``, e.g. ``invalid_grant``).
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -13,9 +18,9 @@ from ._clock import Clock, system_clock
 from .cache.schema import home_account
 from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError
 from .protocol.device import Poll, after_poll
-from .refresher import INTERACTION_REQUIRED
+from .refresher import INTERACTION_REQUIRED, Outcome, RefreshStatus, Renewal
 from .revocation import revoke_refresh_tokens
-from .ui import FlowState, Presenter, Status, make_presenter
+from .ui import FlowState, Presenter, Status, choose, make_presenter
 from .ui.text import remaining
 
 if TYPE_CHECKING:
@@ -32,7 +37,8 @@ class SignIn:
     ``token()`` gives an access token (waiting for a pending sign-in); ``cancel()``,
     ``sign_in_again()`` and ``sign_out()`` are what the widget's buttons do; ``app`` is the
     ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual. Every change of
-    state goes through ``_settle``, the place a background refresher attaches to.
+    state goes through ``_settle``, which also keeps a signed-in account's token fresh in the
+    background (a ``Renewal`` of the process's refresher) and stops that when it signs out.
     """
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
@@ -53,6 +59,7 @@ class SignIn:
         self._thread: Optional[threading.Thread] = None
         self._flow: Optional[dict] = None
         self._presenter: Optional[Presenter] = None
+        self._renewal: Optional[Renewal] = None
 
     # ---- what a notebook asks ----------------------------------------------------------------
     @property
@@ -80,8 +87,16 @@ class SignIn:
             raise
 
     def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
-        """An access token: at once when signed in, else after the pending sign-in (or raises)."""
+        """An access token: at once when signed in, else after the pending sign-in (or raises).
+
+        After the provider refused the refresh token, this starts a new sign-in and waits for it;
+        where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
+        ``invalid_grant``: MSAL's interaction-required errors).
+        """
         status = self.wait(timeout)
+        if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
+            self.sign_in_again()  # the refresh token was refused, and a person can sign in
+            status = self.wait(timeout)
         if status is not Status.SIGNED_IN:
             raise self._why_not(status, timeout)
         result = self.app.acquire_token_silent_with_error(list(scopes or self.scopes), account=self._account)
@@ -148,11 +163,14 @@ class SignIn:
                 return True
         return False
 
+    def _make_presenter(self) -> Presenter:
+        return make_presenter(self._ui, on_cancel=self._stop_polling, on_sign_out=self.sign_out,
+                              on_retry=self._sign_in_again_from_button)
+
     def _begin(self) -> None:
-        if self._presenter is None:
-            self._presenter = make_presenter(self._ui, on_cancel=self._stop_polling, on_sign_out=self.sign_out,
-                                             on_retry=self._sign_in_again_from_button)
-        self._presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
+        presenter = self._presenter or self._make_presenter()
+        presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
+        self._presenter = presenter
         flow = self.app.initiate_device_flow(self.scopes)
         if "user_code" not in flow:
             raise _error_of(flow)
@@ -199,9 +217,31 @@ class SignIn:
             self._state, self._error = state, error
             if account is not _UNCHANGED:
                 self._account = account
+            self._keep_fresh(state)
             if self._presenter is not None:
                 self._presenter.finish(state)
             self._changed.notify_all()
+
+    def _keep_fresh(self, state: FlowState) -> None:
+        """Signed in, the account's token is renewed in the background; any other state ends that."""
+        signed_in = state.status is Status.SIGNED_IN and self._account is not None
+        if self._renewal is not None and not (signed_in and self._renewal.account is self._account):
+            self._renewal.cancel()
+            self._renewal = None
+        if signed_in and self._renewal is None:
+            self._renewal = self.app.keep_fresh(self._account, self.scopes,
+                                                functools.partial(self._renewed, self._attempt))
+
+    def _renewed(self, attempt: int, status: RefreshStatus) -> None:
+        """The refresher's report (from its thread): a refused refresh token means sign-in is needed,
+        shown even where the silent sign-in had shown nothing (unless nobody can be reached)."""
+        if status.outcome is not Outcome.SIGN_IN_NEEDED:
+            return
+        if self._presenter is None and choose(self._ui).kind != "none":
+            self._presenter = self._make_presenter()
+        reason = getattr(status.error, "error", "") or "no token"
+        self._settle(attempt, self._state.settle(
+            Status.SIGN_IN_NEEDED, f"the provider no longer accepts this sign-in ({reason})"), error=status.error)
 
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:

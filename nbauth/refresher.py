@@ -8,17 +8,19 @@ window so that kernels sharing a cache spread out. It renews through the applica
 path, so concurrent callers share the refresh, processes sharing a ``PersistedTokenCache`` take
 the account's refresh lock, and a token another process already renewed is used as it is.
 
-Each outcome goes to the registration's listener (from this thread; it never touches a UI):
+Each outcome goes to the registration's listener (from this thread; it never touches a UI, and
+logs outcomes at INFO only, since a notebook would show warnings in whichever cell runs):
 ``FRESH`` with the next due time; ``RETRYING`` after a transient failure (network, provider
 error), tried again after a bounded exponential backoff while the cached token stays usable; and
 ``SIGN_IN_NEEDED`` when the provider refuses the refresh token (``invalid_grant`` and the other
 interaction-required errors: revoked, expired, password changed) or the account's tokens left the
 cache; that registration then ends. After it, the application's silent methods answer MSAL's
 ``{"error": "invalid_grant"}`` once the access token expires, and the notebook handle says
-"Sign-in needed" and signs in again on the next ``token()`` call (or raises
-``InteractionUnavailable`` where nobody can be reached).
+"Sign-in needed" and starts a new sign-in on the next ``token()`` call (where nobody can be
+reached, e.g. in CI, that call raises the provider's ``OAuthError`` instead).
 
-The thread is a daemon, stopped at interpreter (kernel) exit.
+The thread is a daemon, stopped at interpreter (kernel) exit: an idle one at once, one renewing
+after the renewal is saved (a provider that rotates refresh tokens has already spent the old one).
 """
 from __future__ import annotations
 
@@ -41,8 +43,8 @@ INTERACTION_REQUIRED = frozenset({"invalid_grant", "interaction_required", "logi
 FIRST_BACKOFF, MAX_BACKOFF = 2.0, 300.0
 #: How far into its renewal window jitter may push a renewal: half the window, at most a minute.
 JITTER_SHARE, MAX_JITTER = 0.5, 60.0
-#: How long interpreter exit waits for a renewal in flight.
-EXIT_JOIN_SECONDS = 1.0
+#: How long interpreter exit waits for a renewal in flight (so a rotated refresh token is saved).
+EXIT_JOIN_SECONDS = 10.0
 
 
 class Outcome(str, enum.Enum):
@@ -123,8 +125,12 @@ class Refresher:
         return renewal
 
     def stop(self, timeout: float = EXIT_JOIN_SECONDS) -> None:
-        """Stop the thread (a later ``keep_fresh`` starts it again); waits up to ``timeout``."""
+        """End every renewal and the thread (a later ``keep_fresh`` starts it again); waits up to
+        ``timeout`` for a renewal in flight."""
         with self._lock:
+            for renewal in self._renewals:
+                renewal.active = False
+            self._renewals.clear()
             self._stopping, thread = True, self._thread
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
@@ -179,12 +185,12 @@ class Refresher:
 
     def _failed(self, renewal: Renewal, error: Exception) -> RefreshStatus:
         if needs_sign_in(error):
-            logger.warning("background token renewal stopped: the provider refused the refresh token (%s)",
+            logger.info("background token renewal stopped: the provider refused the refresh token (%s)",
                            getattr(error, "error", ""))
             return RefreshStatus(Outcome.SIGN_IN_NEEDED, None, error)
         renewal._failures += 1
         renewal._due_at = self._clock() + backoff(renewal._failures, self._draw())
-        logger.warning("background token renewal failed (%s); trying again in %.0f s",
+        logger.info("background token renewal failed (%s); trying again in %.0f s",
                        type(error).__name__, renewal._due_at - self._clock())
         return RefreshStatus(Outcome.RETRYING, renewal._due_at, error)
 

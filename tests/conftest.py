@@ -6,6 +6,7 @@ This file sits at the top of ``tests/`` (no ``__init__.py``), so pytest puts ``t
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -63,6 +64,16 @@ def make_idp(session_ca):
     yield make
     for provider in reversed(started):
         provider.stop()
+
+
+@pytest.fixture(autouse=True)
+def renewals_end_with_each_test():
+    """Signed-in ``nbauth.login`` handles keep their tokens fresh in the background; that stops after
+    each test, so no renewal reaches a later test's provider (or its request counts)."""
+    yield
+    refresher = sys.modules.get("nbauth.refresher")
+    if refresher is not None:
+        refresher.background_refresher().stop()
 
 
 @pytest.fixture

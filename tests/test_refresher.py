@@ -137,16 +137,15 @@ def test_a_signed_out_account_ends_its_renewal(idp, refresher):
     assert ended.outcome is Outcome.SIGN_IN_NEEDED and ended.error.error == "interaction_required"
 
 
-def test_stop_ends_the_thread_and_keep_fresh_starts_it_again(idp, refresher):
+def test_stop_ends_every_renewal_and_the_thread_and_keep_fresh_starts_it_again(idp, refresher):
     app, account = signed_in(idp.issuer)
     renewal = refresher.keep_fresh(app, account, SCOPES)
     thread = refresher._thread
     refresher.stop(10)
-    assert not thread.is_alive()
+    assert not thread.is_alive() and not renewal.active
     statuses = queue.Queue()
     refresher.keep_fresh(app, account, SCOPES, statuses.put)
     assert statuses.get(timeout=10).outcome is Outcome.FRESH
-    assert renewal.status is None or renewal.status.outcome is Outcome.FRESH
 
 
 def test_bad_registrations_are_named(idp):
