@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import enum
 import logging
+import os
 import random
 import threading
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence
@@ -207,3 +208,12 @@ def background_refresher() -> Refresher:
             _background = Refresher()
             atexit.register(_background.stop)
         return _background
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts with no renewals: its parent's are the parent's to run."""
+    global _background, _background_lock
+    _background, _background_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

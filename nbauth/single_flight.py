@@ -19,6 +19,7 @@ import hashlib
 import logging
 import threading
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Sequence, TypeVar
 
@@ -28,28 +29,34 @@ from .cache.persistence import PersistedTokenCache
 logger = logging.getLogger("nbauth")
 
 T = TypeVar("T")
+#: How long a caller waits for a flight before doing the work itself (a leader that hangs past its
+#: own network and lock timeouts, or one that was running in the parent of a forked process).
+FOLLOWER_TIMEOUT = 120.0
 _ABANDONED = object()  # a flight whose leader was interrupted (e.g. Ctrl-C): its followers try again
 
 
 class SingleFlight:
     """A registry of the calls in flight, by key."""
 
-    def __init__(self) -> None:
+    def __init__(self, follower_timeout: float = FOLLOWER_TIMEOUT) -> None:
         self._lock = threading.Lock()
         self._flights: Dict[Hashable, Future] = {}
+        self._follower_timeout = follower_timeout
 
     def run(self, key: Hashable, work: Callable[[], T]) -> T:
-        """``work()``, unless a call with ``key`` is in flight: then that call's outcome.
-
-        The wait is as bounded as ``work`` is (network timeouts and lock timeouts).
-        """
+        """``work()``, unless a call with ``key`` is in flight: then that call's outcome (after
+        ``follower_timeout`` seconds of waiting, ``work()`` after all)."""
         while True:
             with self._lock:
                 flight = self._flights.get(key)
                 if flight is None:
                     flight = self._flights[key] = Future()
                     break
-            outcome = flight.result()
+            try:
+                outcome = flight.result(self._follower_timeout)
+            except FutureTimeout:
+                logger.warning("a refresh in flight took over %g s; this caller goes ahead", self._follower_timeout)
+                return work()
             if outcome is not _ABANDONED:
                 return outcome
         return self._lead(key, flight, work)

@@ -1,5 +1,6 @@
 """The background refresher: renews 3-second tokens before anyone needs them (callers keep getting
 cache hits), backs off after a failure, stops on a revoked refresh token, and ends with its process."""
+import os
 import queue
 import threading
 import time
@@ -11,6 +12,7 @@ from idp.server import NATIVE_CLIENT
 from nbauth import ConfigurationError, OAuthError, PublicClientApplication
 from nbauth.cache import TokenCache
 from nbauth.protocol.lifecycle import RenewalWindow, TokenState, entry_state, renewal_window
+from nbauth import refresher as refresher_module
 from nbauth.refresher import MAX_BACKOFF, Outcome, Refresher, backoff, needs_sign_in
 from test_cache_support import python_child
 
@@ -154,6 +156,16 @@ def test_bad_registrations_are_named(idp):
         app.keep_fresh(account, "api:read")
     with pytest.raises(ConfigurationError, match="account"):
         app.keep_fresh(None, SCOPES)
+
+
+def test_a_forked_child_starts_without_its_parents_renewals(idp):
+    app, account = signed_in(idp.issuer)
+    renewal = app.keep_fresh(account, SCOPES)
+    pid = os.fork()
+    if pid == 0:  # the child: exit at once, saying whether it kept the parent's refresher
+        os._exit(0 if refresher_module._background is None else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert renewal.active and refresher_module.background_refresher()._renewals == [renewal]
 
 
 KEEP_FRESH_THEN_EXIT = """

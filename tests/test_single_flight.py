@@ -117,6 +117,25 @@ def test_an_interrupted_leader_hands_over_instead_of_interrupting_its_followers(
     assert len(runs) == 2 and sorted(outcomes) == ["from the second leader", "interrupted"]
 
 
+def test_a_follower_stops_waiting_for_a_hung_flight_and_does_the_work_itself():
+    flights, key, release = SingleFlight(follower_timeout=0.2), CountedKey(), threading.Event()
+    outcomes = []
+
+    def hung():
+        key.wait_for(3)  # the follower joined
+        release.wait(10)
+        return "late"
+
+    leader = threading.Thread(target=lambda: outcomes.append(flights.run(key, hung)))
+    leader.start()
+    try:
+        assert flights.run(key, lambda: "own") == "own"
+    finally:
+        release.set()
+        leader.join(10)
+    assert outcomes == ["late"]
+
+
 # ---- silent acquisition at the local provider ----------------------------------------------------
 def signed_in(provider, clock, user="alice", cache=None):
     app = PublicClientApplication(NATIVE_CLIENT, oidc_authority=provider.issuer, clock=clock,
