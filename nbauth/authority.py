@@ -11,14 +11,19 @@ Forms understood:
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
 from urllib.parse import SplitResult, urlsplit
 
+from ._clock import Clock, system_clock
 from .exceptions import AuthorityError, DiscoveryError, TransportError
 from .transport import Transport
+
+logger = logging.getLogger("nbauth.authority")
 
 #: Entra ID's sign-in hosts, by cloud; hosts in one group are aliases of each other.
 ENTRA_CLOUDS = (
@@ -199,15 +204,33 @@ def parse_metadata(document: Any, authority: Authority) -> ProviderMetadata:
     return ProviderMetadata(issuer=issuer, raw=dict(document), **endpoints)
 
 
-class Discovery:
-    """Fetches each authority's configuration once per process and shares it (thread-safe)."""
+class MetadataStore(Protocol):
+    """Where discovery documents outlive the process (a persisted token cache offers one)."""
 
-    def __init__(self) -> None:
+    def load(self, url: str) -> Optional[Tuple[Dict[str, Any], float]]: ...
+
+    def save(self, url: str, document: Dict[str, Any], fetched_at: float) -> None: ...
+
+
+#: How long a stored discovery document is used before it is fetched again.
+STORED_METADATA_TTL = 24 * 3600.0
+
+
+class Discovery:
+    """Fetches each authority's configuration once per process and shares it (thread-safe).
+
+    With a ``store``, a document fetched by an earlier process (within a day) is used without
+    the network, and a stored document of any age stands in while the provider is unreachable.
+    """
+
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._key_locks: Dict[str, threading.Lock] = {}
         self._metadata: Dict[str, ProviderMetadata] = {}
 
-    def get(self, authority: Authority, transport: Transport) -> ProviderMetadata:
+    def get(self, authority: Authority, transport: Transport,
+            store: Optional[MetadataStore] = None) -> ProviderMetadata:
         url = authority.discovery_url
         found = self._metadata.get(url)
         if found is not None:
@@ -217,16 +240,34 @@ class Discovery:
         with key_lock:
             found = self._metadata.get(url)
             if found is None:
-                found = self._metadata[url] = fetch_metadata(authority, transport)
+                found = self._metadata[url] = self._discover(authority, transport, store)
         return found
+
+    def _discover(self, authority: Authority, transport: Transport,
+                  store: Optional[MetadataStore]) -> ProviderMetadata:
+        stored = store.load(authority.discovery_url) if store is not None else None
+        if stored is not None and self._clock() - stored[1] < STORED_METADATA_TTL:
+            with contextlib.suppress(DiscoveryError):  # a stored document that no longer fits is refetched
+                return parse_metadata(stored[0], authority)
+        try:
+            document = fetch_document(authority, transport)
+        except DiscoveryError as error:
+            if stored is None:
+                raise
+            logger.warning("%s; using the configuration stored %d s ago", error, self._clock() - stored[1])
+            return parse_metadata(stored[0], authority)
+        metadata = parse_metadata(document, authority)
+        if store is not None:
+            store.save(authority.discovery_url, document, self._clock())
+        return metadata
 
     def clear(self) -> None:
         with self._lock:
             self._metadata.clear()
 
 
-def fetch_metadata(authority: Authority, transport: Transport) -> ProviderMetadata:
-    """GET and check the authority's OpenID configuration (no memo; see ``Discovery``)."""
+def fetch_document(authority: Authority, transport: Transport) -> Any:
+    """GET the authority's OpenID configuration as parsed JSON (unchecked; see parse_metadata)."""
     try:
         response = transport.get(authority.discovery_url)
     except TransportError as exc:
@@ -235,11 +276,15 @@ def fetch_metadata(authority: Authority, transport: Transport) -> ProviderMetada
         raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} answered "
                              f"HTTP {response.status_code}", authority=authority.url)
     try:
-        document = response.json()
+        return response.json()
     except ValueError:
         raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} is not JSON",
                              authority=authority.url) from None
-    return parse_metadata(document, authority)
+
+
+def fetch_metadata(authority: Authority, transport: Transport) -> ProviderMetadata:
+    """GET and check the authority's OpenID configuration (no memo; see ``Discovery``)."""
+    return parse_metadata(fetch_document(authority, transport), authority)
 
 
 #: The process-wide memo every application shares.

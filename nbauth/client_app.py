@@ -138,7 +138,8 @@ class ClientApplication:
         return parse_authority(authority)
 
     def _metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
-        return discovery.get(authority or self.authority, self._transport)
+        return discovery.get(authority or self.authority, self._transport,
+                             getattr(self.token_cache, "discovery_store", None))
 
     @staticmethod
     def _environment(authority: Authority) -> str:

@@ -70,3 +70,64 @@ def test_unreachable_authority(transport):
     with pytest.raises(DiscoveryError, match="could not fetch .*connection failed") as info:
         Discovery().get(parse_authority(f"http://127.0.0.1:{port}/realm"), transport)
     assert f"127.0.0.1:{port}/realm" in str(info.value)
+
+
+# ---- discovery documents kept beside a persisted token cache ---------------------------------
+class Clock:
+    def __init__(self):
+        self.now = 1_700_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path):
+    from nbauth.cache import PersistedTokenCache
+
+    return PersistedTokenCache(tmp_path / "token_cache.json").discovery_store
+
+
+def test_a_new_process_uses_the_stored_document_without_the_network(fake_server, transport, store, tmp_path):
+    fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
+    authority = parse_authority(fake_server.url + "/realm")
+    Discovery().get(authority, transport, store)
+    assert (tmp_path / "token_cache.json.discovery.json").stat().st_mode & 0o777 == 0o600
+    assert Discovery().get(authority, transport, store).token_endpoint == fake_server.url + "/realm/token"
+    assert len(fake_server.requests_to(WELL_KNOWN)) == 1
+
+
+def test_a_day_old_document_is_fetched_again(fake_server, transport, store):
+    fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
+    authority, clock = parse_authority(fake_server.url + "/realm"), Clock()
+    Discovery(clock).get(authority, transport, store)
+    clock.now += 24 * 3600 + 1
+    Discovery(clock).get(authority, transport, store)
+    assert len(fake_server.requests_to(WELL_KNOWN)) == 2
+
+
+def test_an_old_document_stands_in_while_the_provider_is_down(fake_server, transport, store, caplog):
+    fake_server.enqueue("GET", WELL_KNOWN, (200, {}, _document(fake_server)), (503, {}, "down"))
+    authority, clock = parse_authority(fake_server.url + "/realm"), Clock()
+    Discovery(clock).get(authority, transport, store)
+    clock.now += 7 * 24 * 3600
+    assert Discovery(clock).get(authority, transport, store).issuer == fake_server.url + "/realm"
+    assert "HTTP 503" in caplog.text and "stored" in caplog.text
+
+
+def test_a_stored_document_is_checked_against_the_authority_again(fake_server, transport, store):
+    authority = parse_authority(fake_server.url + "/realm")
+    store.save(authority.discovery_url, _document(fake_server, issuer="https://evil.example/realm"), Clock()())
+    fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
+    assert Discovery(Clock()).get(authority, transport, store).issuer == fake_server.url + "/realm"
+    assert len(fake_server.requests_to(WELL_KNOWN)) == 1
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage", b"[1, 2]", b'{"x": {"document": 3}}'])
+def test_a_damaged_store_is_only_a_missed_shortcut(fake_server, transport, store, tmp_path, content):
+    (tmp_path / "token_cache.json.discovery.json").write_bytes(content)
+    fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
+    authority = parse_authority(fake_server.url + "/realm")
+    assert Discovery().get(authority, transport, store).issuer == fake_server.url + "/realm"
+    assert Discovery().get(authority, transport, store) is not None
+    assert len(fake_server.requests_to(WELL_KNOWN)) == 1  # rewritten whole, then used

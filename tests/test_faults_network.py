@@ -165,10 +165,6 @@ def test_the_provider_down_at_first_use_is_a_discovery_error_until_it_is_back(fa
     sign_in(app)  # a failed discovery is not remembered
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "silent acquisition needs the discovery document before it reads the cache "
-    "(ClientApplication._access_tokens queries the realm of metadata.token_endpoint), so a "
-    "new process with a warm cache gets DiscoveryError while the provider is down"))
 def test_a_new_process_with_a_warm_cache_is_served_while_the_provider_is_down(faults, provider, path, clock):
     first, _ = sign_in(make_app(provider, path, clock))
     discovery.clear()  # what a new kernel starts with

@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Unio
 from .._clock import Clock, system_clock
 from ..exceptions import CacheWarning
 from .cachefile import CacheFile, DamagedFile, FileVersion
+from .discovery_store import DiscoveryStore
 from .lock import FileLock, LockTimeout
 from .schema import KNOWN_SECTIONS, Entry, check_document
 from .serializable import SerializableTokenCache, parse_document
@@ -70,6 +71,9 @@ class PersistedTokenCache(SerializableTokenCache):
         self.lock_timeout = lock_timeout
         self._file = CacheFile(self.path)
         self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
+        #: Providers' discovery documents, so a new process serves a warm cache without the network.
+        self.discovery_store = DiscoveryStore(self.path.with_name(self.path.name + ".discovery.json"),
+                                              self._file_lock, lock_timeout)
         self._seen: Any = _UNREAD  # that version's signature (None: there was no file)
         self._version: Optional[FileVersion] = None  # the one the memory holds, kept open
         self._pending: Dict[Tuple[str, str], Optional[Entry]] = {}  # changes not saved yet
