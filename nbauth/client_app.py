@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, Iterable, List,
 from . import token_endpoint
 from ._clock import Clock, system_clock
 from ._redact import RedactedDict
+from .app_options import check_exclude_scopes, refuse_unsupported
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
 from .cache.schema import environment_and_realm
 from .cached_tokens import Cached, best_access_token, latest_renewal, newest_first, public_account
@@ -38,8 +39,6 @@ TOKEN_SOURCE_IDP = "identity_provider"
 _ACCOUNT_AUTHORITY_TYPES = ("MSSTS", "ADFS")
 #: What may go wrong when refreshing, yet leaves a still-valid cached token usable.
 _REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
-#: MSAL options nbauth does not implement, refused unless left at MSAL's default.
-_UNSUPPORTED_OPTIONS = {"verify": True, "proxies": None, "azure_region": None, "allow_broker": None}
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
@@ -58,24 +57,6 @@ def errors_as_results(method: F) -> F:
         except IdTokenError as exc:
             return RedactedDict(error="invalid_id_token", error_description=str(exc))
     return wrapper  # type: ignore[return-value]
-
-
-def _check_exclude_scopes(exclude_scopes: Optional[List[str]]) -> frozenset:
-    if exclude_scopes is not None and not isinstance(exclude_scopes, list):
-        raise ConfigurationError("exclude_scopes must be a list of scope strings")
-    excluded = frozenset(s.lower() for s in scope_rules.normalize(exclude_scopes or [], "exclude_scopes"))
-    if "openid" in excluded:
-        raise ConfigurationError("exclude_scopes cannot exclude openid")
-    return excluded
-
-
-def _refuse_unsupported(options: Dict[str, Any]) -> None:
-    for name, value in options.items():
-        default = _UNSUPPORTED_OPTIONS[name]
-        if value != default and (default is not None or value):  # e.g. allow_broker=False is fine
-            raise ConfigurationError(f"nbauth does not support MSAL's {name} option"
-                                     + (" (pass http_client= a configured requests.Session)"
-                                        if name in ("verify", "proxies") else ""))
 
 
 class ClientApplication:
@@ -97,7 +78,7 @@ class ClientApplication:
                  clock: Clock = system_clock):
         if not isinstance(client_id, str) or not client_id:
             raise ConfigurationError("client_id must be a non-empty string")
-        _refuse_unsupported({"verify": verify, "proxies": proxies, "azure_region": azure_region,
+        refuse_unsupported({"verify": verify, "proxies": proxies, "azure_region": azure_region,
                              "allow_broker": allow_broker})
         self.client_id = client_id
         self.client_credential = client_credential
@@ -114,7 +95,7 @@ class ClientApplication:
         self.http_client = http_client
         self._transport = Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock)
         self._client_capabilities = list(client_capabilities or [])
-        self._exclude_scopes = _check_exclude_scopes(exclude_scopes)
+        self._exclude_scopes = check_exclude_scopes(exclude_scopes)
         self._client_auth: ClientAuth = self._make_client_auth(client_credential)
         self._flights = SingleFlight()
         self._refresh_locks = RefreshLocks(token_cache)
