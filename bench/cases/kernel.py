@@ -41,7 +41,7 @@ def run(ctx: Context) -> Table:
         _rows(table, VARIANTS[variant][1], loops[variant], theirs)
     for variant, loop in loops.items():
         table.expect(loop["expired"] == 0, f"{variant}: {loop['expired']} of {len(loop['durations'])} calls "
-                     "gave no token or an expired one")
+                     f"gave no token or an expired one, e.g. {loop['bad']}")
     table.check(not table.failures, "every call in every kernel returned a token that was not expired "
                 "(its JWT's exp) when the call returned")
     table.notes.append("token_source of the calls: " + "; ".join(

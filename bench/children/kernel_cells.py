@@ -53,17 +53,19 @@ def _expires_at(token):
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
 
-_durations, _expired, _sources = [], 0, {{}}
+_durations, _expired, _sources, _bad = [], 0, {{}}, []
 _due = time.monotonic()
 _end = _due + {duration!r}
 while _due < _end:
     _started = time.perf_counter()
     _token, _source = get_token()
     _durations.append(time.perf_counter() - _started)
-    if not _token or _expires_at(_token) <= time.time():
+    _left = _expires_at(_token) - time.time() if _token else None
+    if _left is None or _left <= 0:
         _expired += 1
+        _bad.append({{"call": len(_durations) - 1, "source": _source, "seconds_left": _left}})
     _sources[_source] = _sources.get(_source, 0) + 1
     _due += {interval!r}
     time.sleep(max(0.0, _due - time.monotonic()))
-print(json.dumps({{"durations": _durations, "expired": _expired, "sources": _sources}}))
+print(json.dumps({{"durations": _durations, "expired": _expired, "sources": _sources, "bad": _bad[:5]}}))
 """
