@@ -31,6 +31,7 @@ logger = logging.getLogger("nbauth")
 
 #: Longest single wait between device-code polls, so MSAL-style exit conditions are re-read.
 _TICK = 1.0
+_PKCE_OPTIONS = frozenset({"code_challenge", "code_challenge_method", "code_verifier"})
 _BROKER_OPTIONS = ("enable_broker_on_windows", "enable_broker_on_mac", "enable_broker_on_linux",
                    "enable_broker_on_wsl")
 
@@ -162,6 +163,9 @@ class PublicClientApplication(AuthCodeFlows):
         """
         if auth_scheme is not None:
             raise ConfigurationError("nbauth does not support auth_scheme (proof-of-possession tokens)")
+        if _PKCE_OPTIONS & set(kwargs):
+            raise ConfigurationError("nbauth makes a fresh PKCE pair (S256) for each sign-in; do not pass "
+                                     + ", ".join(sorted(_PKCE_OPTIONS & set(kwargs))))
         requested = self._requested_scopes(scopes)
         metadata = self._metadata()
         if not metadata.authorization_endpoint:

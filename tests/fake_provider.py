@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Any, Callable, Optional
 
 import jwt
@@ -59,7 +60,8 @@ class FakeProvider:
         self.base = (public_base or server.url) + mount  # where the app sees the endpoints
         self.issuer = issuer or self.base
         self.key = new_rsa_key()
-        self.kid = "k1"
+        self.kid = f"k1-{uuid.uuid4().hex[:8]}"  # keys are cached per JWKS URL for the process, and a
+        # later test's provider may get this one's port: its key must not pass for this one's
         self.jwks = {"keys": [public_jwk(self.key, self.kid)]}
         self.scope = scope
         self.id_token: Callable[[dict, FakeProvider], str] = lambda claims, provider: provider.sign(claims)
@@ -95,6 +97,14 @@ class FakeProvider:
                 "refresh_token": f"rt-{time.monotonic_ns()}", "scope": self.scope,
                 "id_token": self.id_token(self.claims(), self), **self.extra_response}
         return 200, {}, body
+
+    def app(self, **options: Any):
+        """A PublicClientApplication for this provider, with a cache of its own unless given one."""
+        from nbauth import PublicClientApplication
+        from nbauth.cache import TokenCache
+
+        options.setdefault("token_cache", TokenCache())
+        return PublicClientApplication(CLIENT_ID, oidc_authority=self.issuer, **options)
 
     def token_requests(self) -> list:
         return self.server.requests_to(self.mount + "/token")

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fake_provider import CLIENT_ID, FakeProvider
+from fake_provider import FakeProvider
 from fuzzing import deeply_nested, fuzz, json_texts, json_values, mutations, nbauth_error_or_nothing, tweaks
-from nbauth import PublicClientApplication
 from nbauth.cache import PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.schema import KNOWN_SECTIONS, check_document
 from nbauth.exceptions import CacheWarning, ConfigurationError
@@ -48,7 +47,7 @@ def seed():
     with FakeServer() as server:
         provider = FakeProvider(server)
         cache = SerializableTokenCache()
-        app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, token_cache=cache)
+        app = provider.app(token_cache=cache)
         assert "access_token" in app.acquire_token_by_username_password("alice", "pw", ["api:read"])
         return json.loads(cache.serialize())
 
@@ -110,7 +109,7 @@ def test_a_cache_with_one_odd_field_is_refused_clearly_or_used_without_errors(se
             cache.deserialize(json.dumps(document))
         except ConfigurationError:
             return
-        app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, token_cache=cache)
+        app = provider.app(token_cache=cache)
         with nbauth_error_or_nothing():
             app.get_accounts(username="alice@example.test")
             for account in app.get_accounts():
@@ -135,8 +134,7 @@ def test_a_persisted_cache_over_any_file_works_and_never_loses_or_tears_it(seed,
             path = Path(folder) / "token_cache.json"
             path.write_bytes(data)
             path.chmod(0o600)
-            app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer,
-                                          token_cache=PersistedTokenCache(path))
+            app = provider.app(token_cache=PersistedTokenCache(path))
             with nbauth_error_or_nothing():  # the provider's answers are valid: only the file is fuzzed
                 for account in app.get_accounts():
                     app.acquire_token_silent(["api:read"], account)

@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from fake_provider import CLIENT_ID, FakeProvider, new_rsa_key, public_jwk
 from fuzzing import deeply_nested, fuzz, json_texts, json_values, mutations, nbauth_error_or_nothing, texts
-from nbauth import PublicClientApplication
-from nbauth.cache import TokenCache
 from nbauth.exceptions import IdTokenError, NbauthError
 from nbauth.jwks import JwksCache, verify_signature
 from nbauth.protocol.idtoken_claims import DEFAULT_LEEWAY, check_id_token_claims
@@ -164,7 +162,7 @@ def test_an_app_given_correctly_signed_claims_of_any_shape(fake_server):
     @given(overrides=mutations(provider.claims(), ("nonce", "azp", "tid", "oid", "preferred_username")))
     def check(overrides):
         provider.id_token = lambda claims, p: signed({"alg": "RS256", "kid": p.kid}, overrides, p.key)
-        app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, token_cache=TokenCache())
+        app = provider.app()
         with nbauth_error_or_nothing():
             result = app.acquire_token_by_username_password("alice", "pw", ["api:read"])
             if "error" in result:

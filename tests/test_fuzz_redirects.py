@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 
 from fake_provider import CLIENT_ID, FakeProvider
 from fuzzing import fuzz, json_values, mutations, nbauth_error_or_nothing, texts
-from nbauth import PublicClientApplication
-from nbauth.cache import TokenCache
 from nbauth.exceptions import FlowError, OAuthError
 from nbauth.loopback import LoopbackListener
 from nbauth.protocol.authcode import code_from_redirect, new_authorization_request
@@ -110,7 +108,7 @@ def provider(fake_server):
 
 
 def test_auth_responses_and_flow_dicts_of_any_shape(provider):
-    app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, token_cache=TokenCache())
+    app = provider.app()
     template = app.initiate_auth_code_flow(["api:read"], redirect_uri="http://localhost:5000")
     answer = {"code": "c", "state": template["state"], "iss": provider.issuer}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
+from urllib.parse import urlsplit
 
 from .. import _json as strict_json
 from ..exceptions import ConfigurationError, OAuthError, ProtocolError
@@ -96,6 +97,9 @@ def merge_claims(capabilities: Optional[Sequence[str]], claims_challenge: Option
 def parse_json_object(response: Response, what: str) -> dict:
     """The body as a JSON object; an OAuth error body raises OAuthError, anything else
     that is not a JSON object raises ProtocolError naming ``what`` answered it."""
+    if 300 <= response.status_code < 400:
+        raise ProtocolError(f"the {what} answered HTTP {response.status_code}, a redirect (to "
+                            f"{_redirect_host(response)}), which nbauth does not follow")
     try:
         body = strict_json.loads(response.text)
     except ValueError:
@@ -107,6 +111,13 @@ def parse_json_object(response: Response, what: str) -> dict:
     if response.status_code >= 400:
         raise ProtocolError(f"the {what} answered HTTP {response.status_code} without an OAuth error")
     return body
+
+
+def _redirect_host(response: Response) -> str:
+    try:
+        return urlsplit(response.header("Location") or "").hostname or "nowhere"
+    except ValueError:
+        return "an invalid address"
 
 
 def oauth_error(body: Mapping[str, Any], response: Response) -> OAuthError:
@@ -122,7 +133,7 @@ def oauth_error(body: Mapping[str, Any], response: Response) -> OAuthError:
     claims = body.get("claims")
     return OAuthError(
         error, description if isinstance(description, str) else "",
-        error_codes=[c for c in codes if isinstance(c, int)] if isinstance(codes, list) else None,
+        error_codes=[c for c in codes if type(c) is int] if isinstance(codes, list) else None,  # not bools
         correlation_id=correlation_id, status=response.status_code,
         claims=claims if isinstance(claims, str) else None)
 

@@ -28,6 +28,11 @@ class Pkce:
     challenge: str
     method: str = METHOD
 
+    def __post_init__(self) -> None:
+        if self.method != METHOD or not isinstance(self.verifier, str) or not _VERIFIER.match(self.verifier) \
+                or self.challenge != challenge_s256(self.verifier):
+            raise ConfigurationError("PKCE is S256 only: a verifier of 43 to 128 characters and its S256 challenge")
+
     def __repr__(self) -> str:
         return f"Pkce(verifier=<redacted>, challenge={self.challenge!r}, method={self.method!r})"
 
@@ -36,6 +41,6 @@ def new_pkce(verifier: Optional[str] = None) -> Pkce:
     """A fresh PKCE pair (64 random URL-safe characters), or the pair for a given verifier."""
     if verifier is None:
         verifier = secrets.token_urlsafe(48)
-    elif not _VERIFIER.match(verifier):
+    elif not isinstance(verifier, str) or not _VERIFIER.match(verifier):
         raise ConfigurationError("a PKCE code verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
     return Pkce(verifier=verifier, challenge=challenge_s256(verifier))

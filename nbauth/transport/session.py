@@ -121,9 +121,11 @@ class Transport:
                    headers: Optional[Mapping[str, str]]) -> HttpResponse:
         import requests
 
-        kwargs: dict = {"headers": dict(headers or {}), "timeout": self.timeout}
+        # No redirects, ever: a token request must not be resent elsewhere, and a document must
+        # come from the checked URL (a redirect could lead to http on another host).
+        kwargs: dict = {"headers": dict(headers or {}), "timeout": self.timeout, "allow_redirects": False}
         if method == "POST":
-            kwargs.update(data=data, allow_redirects=False)
+            kwargs.update(data=data)
         try:
             raw = getattr(self.client, method.lower())(url, **kwargs)
             text = raw.text  # an injected client may read the body only now
