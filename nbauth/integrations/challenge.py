@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from .. import _json as strict_json
 
 _ITEM = re.compile(r'\s*([^\s,="]+)(\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?\s*,?')
 _ESCAPE = re.compile(r"\\(.)")
@@ -58,7 +59,7 @@ def decode_claims(encoded: str) -> Optional[str]:
     text = encoded.strip().replace("-", "+").replace("_", "/")
     try:
         decoded = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode("utf-8")
-        parsed = json.loads(decoded)
+        parsed = strict_json.loads(decoded)  # a ValueError for NaN or deep nesting too
     except (binascii.Error, ValueError):
         return None
     return decoded if isinstance(parsed, dict) else None

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
+from .. import _json as strict_json
 from ..exceptions import ConfigurationError
 
 #: Setting -> its environment variable (the cache path's is the cache's own NBAUTH_CACHE_PATH).
@@ -79,7 +80,7 @@ def load(path: Path) -> dict:
     except OSError as error:
         raise ConfigurationError(f"cannot read the saved settings {path} ({error.strerror})") from None
     try:
-        saved = json.loads(text)
+        saved = strict_json.loads(text)
     except ValueError:
         saved = None
     if not isinstance(saved, dict):
