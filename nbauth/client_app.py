@@ -157,17 +157,19 @@ class ClientApplication:
         """
         authority = authority or self.authority
         metadata = self._metadata(authority)
+        # Lifetimes count from the request, not the answer: the token's life began before its
+        # answer arrived, so counting from receipt would serve it past its real expiry.
+        sent_at = self._clock()
         response = token_endpoint.redeem(self._transport, metadata.token_endpoint, grant, self._client_auth,
                                          extra=self._request_extras(claims_challenge))
-        now = self._clock()
         try:
-            claims = self._verified_id_token_claims(response, metadata, nonce, now)
+            claims = self._verified_id_token_claims(response, metadata, nonce, self._clock())
         except (TransportError, ProtocolError):  # e.g. the provider went down right after answering
             self._keep_successor(refreshing, response.get("refresh_token"))
             raise
         granted = scope_rules.granted(response.get("scope"), scopes)
-        self._store(grant, response, claims, granted, metadata, authority, refreshing, now, cache_data)
-        return self._result(response, claims, granted, now)
+        self._store(grant, response, claims, granted, metadata, authority, refreshing, sent_at, cache_data)
+        return self._result(response, claims, granted, sent_at)
 
     def _verified_id_token_claims(self, response: dict, metadata: ProviderMetadata, nonce: Optional[str],
                                   now: float) -> Optional[dict]:
