@@ -3,6 +3,7 @@
 The parsers are fed directly (many examples), then through the real path (HTTP on a loopback
 FakeServer, ID-token check, cache) with fewer.
 """
+import base64
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fake_provider import FakeProvider
-from fuzzing import deeply_nested, fuzz, json_texts, json_values, mutations, nbauth_error_or_nothing
+from fuzzing import deeply_nested, fuzz, json_texts, json_values, mutations, nbauth_error_or_nothing, tweaks
 from nbauth.exceptions import OAuthError, ProtocolError
 from nbauth.protocol.device import parse_device_authorization
 from nbauth.protocol.oauth2 import parse_token_response
@@ -111,13 +112,25 @@ def provider(fake_server):
 NOT_RETRIED = st.sampled_from([200, 200, 200, 400, 401, 302, 404])  # 429/5xx would wait to retry
 
 
+def valid_response(provider, **fields):
+    return {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt",
+            "scope": "api:read", "id_token": provider.sign(provider.claims()), **fields}
+
+
+def answers(valid):
+    """Token endpoint bodies: the valid one changed a little, a lot, or not JSON at all."""
+    return (tweaks(valid, TOKEN_EXTRAS) | mutations(valid, TOKEN_EXTRAS)).map(json.dumps) | json_texts
+
+
 def test_a_token_endpoint_answering_anything_gives_a_result_or_a_clear_error(provider):
-    valid = {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600, "refresh_token": "rt",
-             "scope": "api:read", "id_token": provider.sign(provider.claims())}
+    valid = valid_response(provider)
+    deep_client_info = base64.urlsafe_b64encode(deeply_nested().encode()).decode()
 
     @fuzz(max_examples=60, deadline_ms=3000)
-    @given(status=NOT_RETRIED, body=mutations(valid, TOKEN_EXTRAS).map(json.dumps) | json_texts,
+    @given(status=NOT_RETRIED, body=answers(valid),
            content_type=st.sampled_from(["application/json", "text/html", "application/json; charset=latin-1"]))
+    @example(status=200, body=json.dumps(dict(valid, client_info=deep_client_info)),  # was a RecursionError
+             content_type="application/json")  # in the cache, after the token was checked
     def check(status, body, content_type):
         provider.server.route("POST", provider.mount + "/token", (status, {"Content-Type": content_type}, body))
         app = provider.app()
@@ -131,6 +144,26 @@ def test_a_token_endpoint_answering_anything_gives_a_result_or_a_clear_error(pro
                 (cached,) = app.token_cache.search("AccessToken")
                 assert cached["secret"] == ACCESS_TOKEN
                 app.get_accounts()  # whatever was filed can be read back
+
+    check()
+
+
+def test_a_refresh_answered_with_anything_keeps_the_refresh_token(provider):
+    app = provider.app()
+    assert "access_token" in app.acquire_token_by_username_password("alice", "pw", ["api:read"])
+    (account,) = app.get_accounts()
+
+    @fuzz(max_examples=40, deadline_ms=3000)
+    @given(status=NOT_RETRIED, body=answers(valid_response(provider, refresh_token="rt-rotated")))
+    def check(status, body):
+        provider.server.route("POST", provider.mount + "/token", (status, {"Content-Type": "application/json"}, body))
+        (before,) = app.token_cache.search("RefreshToken")
+        result = {}
+        with nbauth_error_or_nothing():
+            result = app.acquire_token_silent_with_error(["api:read"], account, force_refresh=True)
+            assert "error" in result or result["access_token"] == ACCESS_TOKEN
+        (kept,) = app.token_cache.search("RefreshToken")  # still one: the old, or the rotated one
+        assert kept["secret"] in (before["secret"], result.get("refresh_token"))
 
     check()
 
