@@ -151,7 +151,8 @@ def _sign_in(settings: Settings, path: Path) -> Any:
     from .notebook import login
 
     return login(settings.client_id, settings.authority, settings.scopes, oidc_authority=settings.oidc_authority,
-                 cache=PersistedTokenCache(path), username=settings.username)
+                 cache=PersistedTokenCache(path), username=settings.username,
+                 keep_fresh=False)  # the process ends soon: the next `nbauth token` refreshes
 
 
 def _say(message: str) -> None:

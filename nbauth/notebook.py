@@ -42,13 +42,15 @@ class SignIn:
     """
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
-                 ui: Optional[str] = None, username: Optional[str] = None, clock: Clock = system_clock):
+                 ui: Optional[str] = None, username: Optional[str] = None, keep_fresh: bool = True,
+                 clock: Clock = system_clock):
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
         self.scopes = list(scopes)
         self.authority = authority
         self.username = username
+        self.keep_fresh = keep_fresh
         self._ui = ui
         self._clock = clock
         self._changed = threading.Condition()
@@ -217,14 +219,14 @@ class SignIn:
             self._state, self._error = state, error
             if account is not _UNCHANGED:
                 self._account = account
-            self._keep_fresh(state)
+            self._follow_renewal(state)
             if self._presenter is not None:
                 self._presenter.finish(state)
             self._changed.notify_all()
 
-    def _keep_fresh(self, state: FlowState) -> None:
+    def _follow_renewal(self, state: FlowState) -> None:
         """Signed in, the account's token is renewed in the background; any other state ends that."""
-        signed_in = state.status is Status.SIGNED_IN and self._account is not None
+        signed_in = self.keep_fresh and state.status is Status.SIGNED_IN and self._account is not None
         if self._renewal is not None and not (signed_in and self._renewal.account is self._account):
             self._renewal.cancel()
             self._renewal = None
@@ -268,13 +270,14 @@ def _error_of(result: dict) -> OAuthError:
 
 def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,
           oidc_authority: Optional[str] = None, ui: Optional[str] = None, cache: Any = None,
-          username: Optional[str] = None, **app_options: Any) -> SignIn:
+          username: Optional[str] = None, keep_fresh: bool = True, **app_options: Any) -> SignIn:
     """Sign in from a notebook cell or a script, without blocking; returns a ``SignIn`` handle.
 
     ``authority`` / ``oidc_authority`` are MSAL's (Entra ID, or any OpenID provider). ``cache``
     defaults to the per-user persisted cache, so a later kernel signs in silently. ``ui`` forces
     the presentation (``"widget"``, ``"terminal"``, ``"none"``; also env ``NBAUTH_UI``).
-    ``username`` picks among cached accounts. Other keyword arguments go to
+    ``username`` picks among cached accounts. ``keep_fresh`` (default) renews the token in the
+    background while signed in; a short-lived process turns it off. Other keyword arguments go to
     ``PublicClientApplication``.
     """
     from .cache import PersistedTokenCache
@@ -282,4 +285,5 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
 
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
-    return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username).start()
+    return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username,
+                  keep_fresh=keep_fresh).start()

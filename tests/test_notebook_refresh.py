@@ -132,3 +132,14 @@ def test_signing_out_ends_the_renewal(idp):
     assert renewal.active and renewal.account == me.account
     me.sign_out()
     assert not renewal.active and me._renewal is None
+
+
+def test_a_short_lived_process_can_sign_in_without_background_renewal(idp):
+    """The CLI's way: signed in from the cache, and no renewal thread kept for a process that ends."""
+    cache = nbauth.SerializableTokenCache()
+    app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=cache)
+    app.acquire_token_by_username_password("bob", "bob-pw", SCOPES)
+    me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, cache=cache, ui="none",
+                      keep_fresh=False)
+    assert me.status is Status.SIGNED_IN and me.token(0)
+    assert me._renewal is None
