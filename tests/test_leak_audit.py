@@ -329,3 +329,28 @@ def test_network_failures_leak_nothing(make_idp, audit):
                   lambda: app.acquire_token_by_username_password("bob", USERS["bob"], SCOPES))
     audit.show("provider down", app, signed_in)
     audit.check({"password", "refresh_token", "access_token"})
+
+
+def test_the_integrations_leak_nothing(idp, audit, fake_server):
+    """The requests auth (through a 401 challenge and its retry), the azure-core credential and the
+    token source: their objects, what they log and their errors hold no token."""
+    from nbauth import BearerAuth, NbauthCredential, authorized_session
+    from nbauth.integrations.source import token_source
+
+    app = public_app(idp, audit)
+    app.acquire_token_by_username_password("alice", USERS["alice"], SCOPES)
+    (account,) = app.get_accounts()
+    fake_server.route("GET", "/data", (200, {}, {"rows": 3}))
+    fake_server.enqueue("GET", "/data", (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, ""))
+    auth = BearerAuth(app, SCOPES, account=account)
+    session = authorized_session(app, SCOPES, account=account)
+    answers = [session.get(fake_server.url + "/data", timeout=10), session.get(fake_server.url + "/data", timeout=10)]
+    assert [a.status_code for a in answers] == [200, 200] and len(fake_server.requests_to("/data")) == 3
+    credential = NbauthCredential(app, account=account)
+    token, info = credential.get_token(*SCOPES), credential.get_token_info(*SCOPES)
+    source = token_source(app, account=account)
+    audit.show("integrations", auth, session, credential, token, info, source(SCOPES), *answers)
+    app.remove_account(account)
+    audit.failing("integrations", lambda: credential.get_token(*SCOPES))
+    audit.failing("integrations", lambda: session.get(fake_server.url + "/data", timeout=10))
+    audit.check({"password", "refresh_token", "access_token", "id_token"})
