@@ -46,7 +46,7 @@ DOCUMENT = {"issuer": AUTHORITY.url, "authorization_response_iss_parameter_suppo
             **{name: f"{AUTHORITY.url}/{name}" for name in ENDPOINTS}}
 
 
-@fuzz(max_examples=500)
+@fuzz(max_examples=300)
 @given(document=mutations(DOCUMENT) | json_values | mutations(DOCUMENT).flatmap(
     lambda doc: st.fixed_dictionaries({name: urls for name in ENDPOINTS}).map(lambda bad: {**doc, **bad})))
 @example(document=dict(DOCUMENT, jwks_uri="https://[x/jwks"))  # was "ValueError: Invalid IPv6 URL"

@@ -101,7 +101,7 @@ def test_key_sets_of_any_shape_never_crash_and_never_hide_the_right_key(jwks):
     good = public_jwk(KEY, "k1")
     token = signed(HEADER, CLAIMS)
 
-    @fuzz(max_examples=150)
+    @fuzz(max_examples=80)
     @given(others=st.lists(mutations(good, ("d", "crv", "x", "y")) | json_values, max_size=3),
            good_first=st.booleans(), keys_field=st.booleans())
     @example(others=[dict(good, n="AA")], good_first=False, keys_field=True)  # a broken k1 hid the good one
@@ -131,7 +131,7 @@ def test_a_jwks_endpoint_answering_anything_gives_a_clear_error(fake_server):
     check()
 
 
-@fuzz(max_examples=500)
+@fuzz(max_examples=300)
 @given(claims=mutations(CLAIMS, ("auth_time", "acr")), now=st.sampled_from([NOW, NOW + 200, NOW + 10 ** 6]))
 @example(claims=dict(CLAIMS, exp=float("nan")), now=NOW + 10 ** 6)  # was accepted: NaN compares false
 @example(claims=dict(CLAIMS, exp=10 ** 400), now=NOW)  # was an OverflowError
