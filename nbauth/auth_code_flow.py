@@ -53,8 +53,12 @@ def _request_of(flow: Mapping[str, Any]) -> AuthorizationRequest:
             or not isinstance(flow.get("scope"), (list, tuple)) or not flow["scope"]):
         raise ConfigurationError("auth_code_flow must be the dict initiate_auth_code_flow() returned, unchanged")
     scopes = scope_rules.normalize(flow["scope"], "auth_code_flow's scope")
+    max_age = flow.get("max_age")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)):
+        raise ConfigurationError("auth_code_flow must be the dict initiate_auth_code_flow() returned, unchanged")
     return AuthorizationRequest(redirect_uri=flow["redirect_uri"], scopes=tuple(scopes), url=flow["auth_uri"],
-                                state=flow["state"], nonce=flow["nonce"], pkce=new_pkce(flow["code_verifier"]))
+                                state=flow["state"], nonce=flow["nonce"], pkce=new_pkce(flow["code_verifier"]),
+                                max_age=max_age)
 
 
 class AnsweredFlows:
@@ -138,7 +142,7 @@ class AuthCodeFlows(ClientApplication):
         code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self._redeem(grant, requested, nonce=request.nonce,
+        return self._redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
                             claims_challenge=auth_code_flow.get("claims_challenge"))
 
     def get_authorization_request_url(self, scopes: List[str], login_hint: Optional[str] = None,

@@ -144,7 +144,7 @@ class ClientApplication:
 
     # ---- the one path every grant takes -----------------------------------------------------
     def _redeem(self, grant: Grant, scopes: Sequence[str], *, nonce: Optional[str] = None,
-                claims_challenge: Optional[str] = None, authority: Optional[Authority] = None,
+                max_age: Optional[int] = None, claims_challenge: Optional[str] = None, authority: Optional[Authority] = None,
                 refreshing: Optional[dict] = None, cache_data: Optional[Dict[str, str]] = None) -> RedactedDict:
         """Send ``grant``, verify its ID token, cache the response, return MSAL's result.
 
@@ -163,7 +163,7 @@ class ClientApplication:
         response = token_endpoint.redeem(self._transport, metadata.token_endpoint, grant, self._client_auth,
                                          extra=self._request_extras(claims_challenge))
         try:
-            claims = self._verified_id_token_claims(response, metadata, nonce, self._clock())
+            claims = self._verified_id_token_claims(response, metadata, nonce, max_age, self._clock())
         except (TransportError, ProtocolError):  # e.g. the provider went down right after answering
             self._keep_successor(refreshing, response.get("refresh_token"))
             raise
@@ -172,7 +172,7 @@ class ClientApplication:
         return self._result(response, claims, granted, sent_at)
 
     def _verified_id_token_claims(self, response: dict, metadata: ProviderMetadata, nonce: Optional[str],
-                                  now: float) -> Optional[dict]:
+                                  max_age: Optional[int], now: float) -> Optional[dict]:
         if "id_token" not in response:
             return None
         if not metadata.jwks_uri:
@@ -180,7 +180,8 @@ class ClientApplication:
         from .jwks import verify_signature  # PyJWT and cryptography load only when a token arrives
 
         claims = verify_signature(response["id_token"], metadata.jwks_uri, self._transport)
-        check_id_token_claims(claims, issuer=metadata.issuer, client_id=self.client_id, now=now, nonce=nonce)
+        check_id_token_claims(claims, issuer=metadata.issuer, client_id=self.client_id, now=now, nonce=nonce,
+                              max_age=max_age)
         return claims
 
     def _store(self, grant: Grant, response: dict, claims: Optional[dict], granted: List[str],

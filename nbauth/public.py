@@ -183,7 +183,8 @@ class PublicClientApplication(AuthCodeFlows):
         code = code_from_redirect(params, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self._redeem(grant, requested, nonce=request.nonce, claims_challenge=claims_challenge)
+        return self._redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
+                            claims_challenge=claims_challenge)
 
     # ---- username and password ----------------------------------------------------------------
     @errors_as_results

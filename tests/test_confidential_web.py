@@ -188,3 +188,18 @@ def test_a_public_client_has_the_auth_code_flow_too_as_in_msal(idp):
     result = app.acquire_token_by_auth_code_flow(flow, dict(parse_qsl(urlsplit(redirect).query)))
     assert result["id_token_claims"]["sub"] == "bob" and "refresh_token" in result
     assert app.get_accounts()[0]["username"] == "bob@example.test"
+
+
+def test_max_age_is_sent_and_the_auth_time_it_asks_for_is_checked(idp):
+    app = new_app(idp)
+    flow = app.initiate_auth_code_flow(["api:read"], redirect_uri=WEB_REDIRECT_URI, max_age=3600)
+    assert dict(parse_qsl(urlsplit(flow["auth_uri"]).query))["max_age"] == "3600"
+    result = app.acquire_token_by_auth_code_flow(flow, sign_in(idp, flow))
+    assert isinstance(result["id_token_claims"]["auth_time"], int)
+
+
+def test_a_changed_max_age_in_the_flow_is_refused(idp):
+    app = new_app(idp)
+    flow = app.initiate_auth_code_flow(["api:read"], redirect_uri=WEB_REDIRECT_URI, max_age=3600)
+    with pytest.raises(ConfigurationError, match="unchanged"):
+        app.acquire_token_by_auth_code_flow(dict(flow, max_age="soon"), {"state": flow["state"], "code": "x"})

@@ -56,3 +56,14 @@ def test_entras_tenant_placeholder_is_filled_from_tid():
     check(claims(iss="https://login.microsoftonline.com/t-1/v2.0", tid="t-1"), issuer=template)
     with pytest.raises(IdTokenError, match="issuer"):
         check(claims(iss="https://login.microsoftonline.com/t-2/v2.0", tid="t-1"), issuer=template)
+
+
+def test_max_age_needs_a_recent_enough_auth_time():
+    """OpenID Core 3.1.3.7: with max_age asked for, auth_time is required and must be recent."""
+    check(claims(auth_time=NOW - 600), max_age=600)
+    check(claims(auth_time=NOW - 650), max_age=600)  # within the leeway
+    check(claims(), max_age=None)  # not asked: auth_time may be absent
+    with pytest.raises(IdTokenError, match="older than the max_age of 600 s"):
+        check(claims(auth_time=NOW - 700), max_age=600)
+    with pytest.raises(IdTokenError, match="auth_time claim is missing"):
+        check(claims(), max_age=600)

@@ -26,6 +26,7 @@ class AuthorizationRequest:
     state: str = field(repr=False)
     nonce: str = field(repr=False)
     pkce: Pkce = field(repr=False)
+    max_age: Optional[int] = None  # asked for: the ID token's auth_time must then be this recent
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -60,7 +61,7 @@ def new_authorization_request(
         **_optional_params(prompt, login_hint, domain_hint, max_age, claims),
     }
     return AuthorizationRequest(url=_with_query(authorization_endpoint, params), redirect_uri=redirect_uri,
-                                scopes=tuple(scopes), state=state, nonce=nonce, pkce=pkce)
+                                scopes=tuple(scopes), state=state, nonce=nonce, pkce=pkce, max_age=max_age)
 
 
 def state_matches(params: Mapping[str, str], expected_state: str) -> bool:

@@ -56,9 +56,10 @@ def _check_times(claims: Mapping[str, Any], now: float, leeway: float) -> None:
 
 
 def check_id_token_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float,
-                          nonce: Optional[str] = None, leeway: float = DEFAULT_LEEWAY) -> None:
+                          nonce: Optional[str] = None, max_age: Optional[int] = None,
+                          leeway: float = DEFAULT_LEEWAY) -> None:
     """Raise IdTokenError unless the claims fit this provider, this client, this time and,
-    when the request sent one, this ``nonce``."""
+    when the request sent them, this ``nonce`` and a sign-in within ``max_age`` seconds."""
     iss = claims.get("iss")
     if not isinstance(iss, str) or iss != expected_issuer(issuer, claims):
         raise IdTokenError(f"the ID token's issuer {iss!r} is not the provider's ({issuer!r})")
@@ -66,6 +67,8 @@ def check_id_token_claims(claims: Mapping[str, Any], *, issuer: str, client_id: 
         raise IdTokenError("the ID token has no sub claim")
     _check_audience(claims, client_id)
     _check_times(claims, now, leeway)
+    if max_age is not None and _number(claims, "auth_time", True) + max_age < now - leeway:
+        raise IdTokenError(f"the sign-in is older than the max_age of {max_age} s the request asked for")
     if nonce is not None:
         if not constant_time.equals(claims.get("nonce"), nonce):
             raise IdTokenError("the ID token's nonce does not match this sign-in's (a replayed or foreign token)")
