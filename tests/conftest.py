@@ -76,6 +76,18 @@ def renewals_end_with_each_test():
         refresher.background_refresher().stop()
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_memos():
+    """What a process remembers of providers (discovery documents, signing keys) is keyed by URL;
+    test servers reuse ephemeral ports, so each test starts as a new process would."""
+    from nbauth.authority import discovery
+    from nbauth.jwks import jwks_cache
+
+    discovery.clear()
+    jwks_cache.clear()
+    yield
+
+
 @pytest.fixture
 def fake_server() -> FakeServer:
     """A started plain-http FakeServer on 127.0.0.1; ``FakeServer(ca=session_ca)`` for https."""
