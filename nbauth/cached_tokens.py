@@ -8,44 +8,46 @@ from __future__ import annotations
 from typing import Iterable, List, Optional, Tuple
 
 from ._redact import RedactedDict
-from .protocol.lifecycle import RenewalWindow, TokenState, entry_renewal_window, entry_state
+from .protocol.lifecycle import RenewalWindow, TokenState, TokenTimes
 
 TOKEN_SOURCE_CACHE = "cache"
 _ACCOUNT_FIELDS = ("home_account_id", "environment", "username", "account_source", "authority_type",
                    "local_account_id", "realm")
 
 Cached = Tuple[TokenState, RedactedDict]
+#: An access-token cache entry with its times (``TokenCache._access_tokens_with_times``).
+Timed = Tuple[dict, TokenTimes]
 
 
-def best_access_token(entries: Iterable[dict], now: float, *, ahead: bool = False) -> Optional[Cached]:
+def best_access_token(tokens: Iterable[Timed], now: float, *, ahead: bool = False) -> Optional[Cached]:
     """A fresh token's result, else one due for refresh but still valid, else None.
 
     ``ahead``: a token whose renewal window opened counts as due (a background refresher's view).
     """
     due = None
-    for entry in entries:
-        state = entry_state(entry, now, ahead=ahead)
+    for entry, times in tokens:
+        state = times.state(now, ahead=ahead)
         if state is TokenState.FRESH:
-            return state, cached_result(entry, now)
+            return state, cached_result(entry, times, now)
         if state is TokenState.REFRESH_DUE and due is None:
-            due = state, cached_result(entry, now)
+            due = state, cached_result(entry, times, now)
     return due
 
 
-def cached_result(entry: dict, now: float) -> RedactedDict:
+def cached_result(entry: dict, times: TokenTimes, now: float) -> RedactedDict:
     """MSAL's result for an access token served from the cache."""
     result = RedactedDict(access_token=entry["secret"], token_type=entry.get("token_type") or "Bearer",
-                          expires_in=int(float(entry["expires_on"]) - now), scope=entry.get("target", ""),
+                          expires_in=int(times.expires_on - now), scope=entry.get("target", ""),
                           token_source=TOKEN_SOURCE_CACHE)
-    if entry.get("refresh_on"):
-        result["refresh_on"] = int(float(entry["refresh_on"]))
+    if times.refresh_on is not None:
+        result["refresh_on"] = int(times.refresh_on)
     return result
 
 
-def latest_renewal(entries: Iterable[dict], now: float) -> Optional[RenewalWindow]:
+def latest_renewal(tokens: Iterable[Timed], now: float) -> Optional[RenewalWindow]:
     """The renewal window of the newest access token that has not yet expired."""
-    windows = (entry_renewal_window(entry) for entry in entries)
-    return max((w for w in windows if w is not None and w.end > now), default=None)
+    windows = (times.renewal_window() for _, times in tokens)
+    return max((w for w in windows if w.end > now), default=None)
 
 
 def newest_first(refresh_tokens: Iterable[dict]) -> List[dict]:

@@ -18,7 +18,7 @@ from ._redact import RedactedDict
 from .app_options import check_exclude_scopes, refuse_unsupported
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
 from .cache.schema import environment_and_realm
-from .cached_tokens import Cached, best_access_token, latest_renewal, newest_first, public_account
+from .cached_tokens import Cached, Timed, best_access_token, latest_renewal, newest_first, public_account
 from .exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
 from .protocol import scopes as scope_rules
 from .protocol.client_auth import ClientAuth, PublicClientAuth
@@ -99,6 +99,7 @@ class ClientApplication:
         self._client_auth: ClientAuth = self._make_client_auth(client_credential)
         self._flights = SingleFlight()
         self._refresh_locks = RefreshLocks(token_cache)
+        self._places: Dict[str, Dict[str, Optional[str]]] = {}  # see _filed_under
 
     #: How long a refresh waits for another thread or process refreshing the same account.
     refresh_lock_timeout: float = 30.0
@@ -247,9 +248,8 @@ class ClientApplication:
                              force_refresh: bool = False, claims_challenge: Optional[str] = None,
                              **kwargs: Any) -> Optional[dict]:
         """A token from the cache or by a cached refresh token, or None (errors included)."""
-        result = self.acquire_token_silent_with_error(scopes, account, authority=authority,
-                                                      force_refresh=force_refresh,
-                                                      claims_challenge=claims_challenge, **kwargs)
+        result = self.acquire_token_silent_with_error(scopes, account, authority, force_refresh, claims_challenge,
+                                                      **kwargs)
         return result if result and "error" not in result else None
 
     @errors_as_results
@@ -318,11 +318,17 @@ class ClientApplication:
         return best_access_token(self._access_tokens(scopes, authority, now, **owner), now, ahead=ahead)
 
     def _access_tokens(self, scopes: List[str], authority: Authority, now: float,
-                       **owner: Optional[str]) -> Iterable[dict]:
-        query = {"client_id": self.client_id, "environment": self._environment(authority),
-                 "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1], **owner}
-        return self.token_cache.search(self.token_cache.CredentialType.ACCESS_TOKEN, target=scopes,
-                                       query=query, now=now)
+                       **owner: Optional[str]) -> Iterable[Timed]:
+        query = {"client_id": self.client_id, **self._filed_under(authority), **owner}
+        return self.token_cache._access_tokens_with_times(scopes, query, now)
+
+    def _filed_under(self, authority: Authority) -> Dict[str, Optional[str]]:
+        """The environment and realm the cache files the authority's tokens under (memoized)."""
+        place = self._places.get(authority.url)
+        if place is None:
+            realm = _environment_and_realm(self._metadata(authority).token_endpoint)[1]
+            place = self._places[authority.url] = {"environment": self._environment(authority), "realm": realm}
+        return place
 
     def _refresh_with_cached_rt(self, scopes: List[str], account: dict, authority: Authority,
                                 claims_challenge: Optional[str]) -> Optional[RedactedDict]:

@@ -6,8 +6,9 @@ superset of those asked. Pure data structure: no locks (the store holds one), no
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from ..protocol.lifecycle import TokenTimes, entry_times
 from .schema import Entry, scopes_of
 
 #: Fields a query may name that are worth a posting set (identity fields, not times or secrets).
@@ -19,7 +20,10 @@ INDEXED_FIELDS = frozenset({
 ISOLATING_FIELDS = ("ext_cache_key", "user_assertion_hash")
 
 Term = Tuple[str, Hashable]
+Selection = Tuple[Tuple[str, ...], Dict[str, Any]]
+_MAX_REMEMBERED = 256  # answers select keeps
 _EMPTY: Set[str] = set()
+_MISSING = object()
 
 
 def _normal(field: str, value: Any) -> Any:
@@ -35,35 +39,45 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _terms(entry: Mapping[str, Any]) -> List[Term]:
+def _terms(entry: Mapping[str, Any], scopes: FrozenSet[str]) -> List[Term]:
     terms: List[Term] = [(field, _normal(field, entry[field])) for field in INDEXED_FIELDS
                          if field in entry and _hashable(entry[field])]
-    terms.extend(("scope", scope) for scope in set(scopes_of(entry)))
+    terms.extend(("scope", scope) for scope in scopes)
     return terms
 
 
-def matches(entry: Mapping[str, Any], query: Optional[Mapping[str, Any]], scopes: Sequence[str],
-            isolate: bool = False) -> bool:
-    """MSAL's match: ``query`` is a sub-dict of ``entry`` and ``scopes`` a subset of its target.
+def matches(entry: Mapping[str, Any], fields: Mapping[str, Any],
+            isolated_by: Optional[Mapping[str, Any]] = None) -> bool:
+    """MSAL's match of the fields: ``fields`` is a sub-dict of ``entry`` (scopes are the index's).
 
-    With ``isolate`` (access tokens), an entry carrying an isolating field matches only a query
-    that names that field.
+    With ``isolated_by`` (an access-token search's whole query), an entry carrying an isolating
+    field matches only if that query names the field.
     """
-    query = query or {}
-    for field, value in query.items():
-        if field not in entry or _normal(field, entry[field]) != _normal(field, value):
+    for field, value in fields.items():
+        have = entry.get(field, _MISSING)
+        if have != value and (have is _MISSING or _normal(field, have) != _normal(field, value)):
             return False
-    if isolate and any(field in entry and field not in query for field in ISOLATING_FIELDS):
-        return False
-    return not scopes or set(scopes) <= set(scopes_of(entry))
+    if isolated_by is not None:
+        for field in ISOLATING_FIELDS:
+            if field in entry and field not in isolated_by:
+                return False
+    return True
 
 
 class Section:
-    """The entries of one credential type by key, indexed by field values and scopes."""
+    """The entries of one credential type by key, indexed by field values and scopes.
+
+    ``scopes`` holds each entry's scopes, lower-cased, parsed once when the entry is stored;
+    ``times`` an access token's times, parsed once when first asked for. ``select`` remembers
+    its answers until the section changes (the silent path asks the same question each time).
+    """
 
     def __init__(self) -> None:
         self.entries: Dict[str, Entry] = {}
+        self.scopes: Dict[str, FrozenSet[str]] = {}
         self._postings: Dict[Term, Set[str]] = {}
+        self._times: Dict[str, Optional[TokenTimes]] = {}
+        self._selected: Dict[Hashable, Selection] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -71,11 +85,20 @@ class Section:
     def get(self, key: str) -> Optional[Entry]:
         return self.entries.get(key)
 
+    def times(self, key: str) -> Optional[TokenTimes]:
+        """The times of the access token under ``key`` (None when it has no readable expiry)."""
+        if key not in self._times:
+            self._times[key] = entry_times(self.entries[key])
+        return self._times[key]
+
     def put(self, key: str, entry: Entry) -> None:
         """Store ``entry`` under ``key``, replacing (and un-indexing) what was there."""
         self.pop(key)
+        self._selected.clear()
+        scopes = frozenset(scopes_of(entry))
         self.entries[key] = entry
-        for term in _terms(entry):
+        self.scopes[key] = scopes
+        for term in _terms(entry, scopes):
             self._postings.setdefault(term, set()).add(key)
 
     def assign(self, key: str, entry: Optional[Entry]) -> None:
@@ -88,24 +111,58 @@ class Section:
     def pop(self, key: str) -> Optional[Entry]:
         entry = self.entries.pop(key, None)
         if entry is not None:
-            for term in _terms(entry):
+            self._times.pop(key, None)
+            self._selected.clear()
+            for term in _terms(entry, self.scopes.pop(key)):
                 keys = self._postings[term]
                 keys.discard(key)
                 if not keys:
                     del self._postings[term]
         return entry
 
-    def candidates(self, query: Optional[Mapping[str, Any]], scopes: Iterable[str]) -> List[str]:
-        """Keys of the entries that may match: those in every posting set the query names.
+    def select(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> Selection:
+        """(keys of the entries in every posting set the query names, the rest of the query).
 
-        Visits no more keys than the smallest posting set holds; an unqualified query (no
-        indexed field, no scope) lists every key.
+        The keys' entries hold every scope and indexed field value asked; the rest (fields
+        without posting sets, unhashable values) is for ``matches``. Visits no more keys than
+        the smallest posting set holds; an unqualified query (no indexed field, no scope)
+        lists every key. The answer is shared: read it, never change it.
         """
-        terms = [(field, _normal(field, value)) for field, value in (query or {}).items()
-                 if field in INDEXED_FIELDS and _hashable(value)]
-        terms.extend(("scope", scope) for scope in scopes)
-        if not terms:
-            return list(self.entries)
-        postings = sorted((self._postings.get(term, _EMPTY) for term in terms), key=len)
-        rarest, others = postings[0], postings[1:]
-        return [key for key in rarest if all(key in keys for keys in others)]
+        try:
+            question: Hashable = (tuple(query.items()) if query else (), tuple(scopes))
+            answer = self._selected.get(question)
+        except TypeError:  # an unhashable value in the query
+            return self._select(query, scopes)
+        if answer is None:
+            if len(self._selected) >= _MAX_REMEMBERED:
+                self._selected.clear()
+            answer = self._selected[question] = self._select(query, scopes)
+        return answer
+
+    def _select(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> Selection:
+        postings: List[Set[str]] = []
+        rest: Dict[str, Any] = {}
+        for field, value in (query or {}).items():
+            if field in INDEXED_FIELDS:
+                try:
+                    postings.append(self._postings.get((field, _normal(field, value)), _EMPTY))
+                    continue
+                except TypeError:  # an unhashable value: no posting set holds it
+                    pass
+            rest[field] = value
+        for scope in scopes:
+            postings.append(self._postings.get(("scope", scope), _EMPTY))
+        if not postings:
+            return tuple(self.entries), rest
+        found = []
+        for key in min(postings, key=len):
+            for keys in postings:
+                if key not in keys:
+                    break
+            else:
+                found.append(key)
+        return tuple(found), rest
+
+    def candidates(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> List[str]:
+        """The keys of ``select``."""
+        return list(self.select(query, scopes)[0])

@@ -18,7 +18,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from .._clock import Clock, system_clock
 from ..exceptions import CacheWarning
@@ -114,13 +114,8 @@ class PersistedTokenCache(SerializableTokenCache):
                 self._editing_now = False
 
     # ---- the public API, kept in step with the file ------------------------------------------
-    def search(self, credential_type: str, target: Optional[Iterable[str]] = None,
-               query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> Iterator[Entry]:
-        self._refresh()
-        return super().search(credential_type, target, query, now=now)
-
     def serialize(self) -> str:
-        self._refresh()
+        self._before_read()
         return super().serialize()
 
     def deserialize(self, state: Optional[Union[str, bytes]]) -> None:
@@ -138,8 +133,8 @@ class PersistedTokenCache(SerializableTokenCache):
         self.has_state_changed = False
 
     # ---- keeping memory and file in step -----------------------------------------------------
-    def _refresh(self) -> None:
-        """Before a read: catch up with the file if it changed; retry saving unsaved changes."""
+    def _before_read(self) -> None:
+        """Catch up with the file if it changed; retry saving unsaved changes."""
         with self._lock:
             if self._memory_only:
                 return

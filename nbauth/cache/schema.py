@@ -52,18 +52,24 @@ Entry = Dict[str, Any]
 
 
 def _join_key(*parts: Optional[str]) -> str:
-    return "-".join(part or "" for part in parts).lower()
+    return "-".join([part or "" for part in parts]).lower()
+
+
+def access_token_key(home_account_id: Optional[str], environment: Optional[str], client_id: Optional[str],
+                     realm: Optional[str], target: Optional[str], ext_cache_key: Optional[str] = None) -> str:
+    """The key MSAL files an access token under."""
+    if ext_cache_key:
+        return _join_key(home_account_id, environment, CredentialType.ACCESS_TOKEN_EXTENDED, client_id, realm,
+                         target, ext_cache_key)
+    return _join_key(home_account_id, environment, CredentialType.ACCESS_TOKEN, client_id, realm, target)
 
 
 def entry_key(credential_type: str, entry: Mapping[str, Any]) -> str:
     """The key MSAL files ``entry`` under in its section."""
     get = entry.get
     if credential_type == CredentialType.ACCESS_TOKEN:
-        ext = get("ext_cache_key")
-        parts = [get("home_account_id"), get("environment"),
-                 CredentialType.ACCESS_TOKEN_EXTENDED if ext else CredentialType.ACCESS_TOKEN,
-                 get("client_id"), get("realm"), get("target")]
-        return _join_key(*parts, *([ext] if ext else []))
+        return access_token_key(get("home_account_id"), get("environment"), get("client_id"), get("realm"),
+                                get("target"), get("ext_cache_key"))
     if credential_type == CredentialType.REFRESH_TOKEN:  # refresh tokens are cross-tenant: no realm
         return _join_key(get("home_account_id"), get("environment"), CredentialType.REFRESH_TOKEN,
                          get("client_id"), "", get("target"))

@@ -4,20 +4,68 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .._clock import Clock, system_clock
+from .._memo import memoized
 from .._redact import RedactedDict
 from ..exceptions import ConfigurationError
+from ..protocol.lifecycle import TokenTimes
 from .index import Section, matches
 from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, check_document,
-                     entries_from_event, entry_key, expires_on)
+                     access_token_key, entries_from_event, entry_key)
 
 
-def _scope_list(target: Optional[Iterable[str]]) -> List[str]:
+class Asked(NamedTuple):
+    """A search's target: its scopes lower-cased, without repeats, sorted; and the ``target``
+    text an access token granted exactly those scopes is filed under (MSAL's, in its key)."""
+
+    scopes: Tuple[str, ...]
+    target: str
+
+
+def _asked(target: Optional[Iterable[str]]) -> Asked:
     if isinstance(target, str):
         raise ConfigurationError("target must be a list of scopes, not a string")
-    return sorted({scope.lower() for scope in target or ()})
+    return _parsed_target(tuple(target or ()))
+
+
+@memoized
+def _parsed_target(target: Tuple[str, ...]) -> Asked:
+    return Asked(tuple(sorted({scope.lower() for scope in target})), " ".join(sorted(target)))
+
+
+#: What a search gives for each match: given the entry and, for access tokens, its times.
+View = Callable[[Entry, Optional[TokenTimes]], Any]
+
+
+def _copy(entry: Entry, times: Optional[TokenTimes]) -> Entry:
+    return RedactedDict(entry)
+
+
+def _with_times(entry: Entry, times: Optional[TokenTimes]) -> Tuple[Entry, Optional[TokenTimes]]:
+    return entry, times
+
+
+def _expired(times: Optional[TokenTimes], now: int) -> bool:
+    """Whether an access token expired (or has no readable expiry): MSAL removes those."""
+    return times is None or times.expires_on < now
+
+
+#: Keys of the access tokens asked for lately (the silent path asks for the same few again and again).
+_access_token_key = memoized(access_token_key)
+
+
+def _exact_key(credential_type: str, asked: Asked, query: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The key of the access token that ``query`` and ``asked`` name, when they name one: as MSAL,
+    the query has the account, environment, client and realm (and maybe ``ext_cache_key``)."""
+    if credential_type != CredentialType.ACCESS_TOKEN or not asked.target or query is None:
+        return None
+    try:
+        return _access_token_key(query["home_account_id"], query["environment"], query["client_id"], query["realm"],
+                                asked.target, query.get("ext_cache_key"))
+    except (KeyError, TypeError):  # a field missing, or a value that is not text
+        return None
 
 
 class TokenCache:
@@ -68,18 +116,58 @@ class TokenCache:
             entry = dict(old_entry, **new_key_value_pairs) if new_key_value_pairs else None
             self._put(credential_type, key, entry)
 
+    def _before_read(self) -> None:
+        """Run before every read; subclasses extend it (e.g. to catch up with a file)."""
+
     def search(self, credential_type: str, target: Optional[Iterable[str]] = None,
                query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> Iterator[Entry]:
         """Copies of the entries that match ``query`` (a sub-dict) and hold every scope of ``target``.
 
-        Expired access tokens met on the way are removed, as MSAL does. Returns a generator over
-        a snapshot, so the caller may change the cache while iterating. The copies are dicts
-        whose repr masks the ``secret``.
+        As in MSAL, an access token filed under the exact key the query and target name comes
+        first, found without a search; the others come from a snapshot taken when the iteration
+        goes past it, so the caller may change the cache while iterating. Expired access tokens
+        met on the way are removed, as MSAL does. The copies are dicts whose repr masks the
+        ``secret``.
         """
-        yield from self._matching(credential_type, _scope_list(target), query, now)
+        yield from self._find(credential_type, target, query, now, _copy)
 
-    def _matching(self, credential_type: str, scopes: List[str], query: Optional[Mapping[str, Any]],
-                  now: Optional[float]) -> List[Entry]:
+    def _access_tokens_with_times(self, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
+                                  now: Optional[float] = None) -> Iterator[Tuple[Entry, TokenTimes]]:
+        """nbauth's silent path: ``search(ACCESS_TOKEN, ...)`` as (entry, its times parsed once).
+
+        The entries are the cache's own, not copies: read them, never change them.
+        """
+        return self._find(CredentialType.ACCESS_TOKEN, target, query, now, _with_times)
+
+    def _find(self, credential_type: str, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
+              now: Optional[float], view: View) -> Iterator[Any]:
+        """``view`` of each match, the exact key's first (``search`` says how)."""
+        self._before_read()
+        asked = _asked(target)
+        exact = self._exact_access_token(credential_type, asked, query, now, view)
+        if exact is not None:
+            yield exact[1]
+        yield from self._matching(credential_type, asked.scopes, query, now, view, exact[0] if exact else None)
+
+    def _exact_access_token(self, credential_type: str, asked: Asked, query: Optional[Mapping[str, Any]],
+                            now: Optional[float], view: View) -> Optional[Tuple[str, Any]]:
+        """(key, ``view``) of the unexpired access token filed under the key that ``query`` and
+        ``asked`` name (MSAL's O(1) hit), if it matches them."""
+        key = _exact_key(credential_type, asked, query)
+        if key is None:
+            return None
+        with self._lock:
+            section = self._sections[credential_type]
+            entry = section.get(key)
+            if entry is None or not section.scopes[key].issuperset(asked.scopes) \
+                    or not matches(entry, query, isolated_by=query):
+                return None
+            times = section.times(key)
+            return None if _expired(times, self._now(now)) else (key, view(entry, times))
+
+    def _matching(self, credential_type: str, scopes: Sequence[str], query: Optional[Mapping[str, Any]],
+                  now: Optional[float], view: View, skip: Optional[str] = None) -> List[Any]:
+        """``view`` of each matching entry but the one under ``skip``; expired access tokens go."""
         is_access_token = credential_type == CredentialType.ACCESS_TOKEN
         with self._lock:
             section = self._sections.get(credential_type)
@@ -87,12 +175,16 @@ class TokenCache:
                 return []
             when = self._now(now)
             found, expired = [], []
-            for key in section.candidates(query, scopes):
-                entry = section.entries[key]
-                if is_access_token and expires_on(entry) < when:
+            keys, rest = section.select(query, scopes)
+            isolated_by = (query or {}) if is_access_token else None
+            for key in keys:
+                if key == skip:
+                    continue
+                times = section.times(key) if is_access_token else None
+                if is_access_token and _expired(times, when):
                     expired.append(key)
-                elif matches(entry, query, scopes, isolate=is_access_token):
-                    found.append(RedactedDict(entry))
+                elif matches(section.entries[key], rest, isolated_by):
+                    found.append(view(section.entries[key], times))
             if expired:
                 with self._editing():
                     for key in expired:

@@ -73,25 +73,36 @@ def renewal_window(expires_on: float, *, cached_at: Optional[float] = None,
     return RenewalWindow(min(start, end), end)
 
 
-def entry_state(entry: Mapping[str, Any], now: float, *, ahead: bool = False) -> TokenState:
-    """The state of an access-token cache entry (MSAL's schema: times as strings).
+class TokenTimes(NamedTuple):
+    """An access token's times, in epoch seconds, read once from its cache entry."""
 
-    ``ahead``: as a background refresher sees it, due for refresh once its renewal window opened.
-    """
-    expires_on = _seconds(entry, "expires_on")
-    if expires_on is None:
-        return TokenState.EXPIRED
-    times = {"cached_at": _seconds(entry, "cached_at"), "refresh_on": _seconds(entry, "refresh_on")}
-    state = token_state(expires_on, now, **times)
-    if ahead and state is TokenState.FRESH and now >= renewal_window(expires_on, **times).start:
-        return TokenState.REFRESH_DUE
-    return state
+    expires_on: float
+    cached_at: Optional[float]
+    refresh_on: Optional[float]
+
+    def state(self, now: float, *, ahead: bool = False) -> TokenState:
+        """The token's state at ``now``; ``ahead``: as a background refresher sees it, due for
+        refresh once its renewal window opened."""
+        state = token_state(self.expires_on, now, cached_at=self.cached_at, refresh_on=self.refresh_on)
+        if ahead and state is TokenState.FRESH and now >= self.renewal_window().start:
+            return TokenState.REFRESH_DUE
+        return state
+
+    def renewal_window(self) -> RenewalWindow:
+        return renewal_window(self.expires_on, cached_at=self.cached_at, refresh_on=self.refresh_on)
 
 
-def entry_renewal_window(entry: Mapping[str, Any]) -> Optional[RenewalWindow]:
-    """The renewal window of an access-token cache entry (None without a readable expiry)."""
+def entry_times(entry: Mapping[str, Any]) -> Optional[TokenTimes]:
+    """The times of an access-token cache entry (MSAL's schema: strings); None without a
+    readable expiry."""
     expires_on = _seconds(entry, "expires_on")
     if expires_on is None:
         return None
-    return renewal_window(expires_on, cached_at=_seconds(entry, "cached_at"),
-                          refresh_on=_seconds(entry, "refresh_on"))
+    return TokenTimes(expires_on, _seconds(entry, "cached_at"), _seconds(entry, "refresh_on"))
+
+
+def entry_state(entry: Mapping[str, Any], now: float, *, ahead: bool = False) -> TokenState:
+    """The state of an access-token cache entry (expired without a readable expiry)."""
+    times = entry_times(entry)
+    return TokenState.EXPIRED if times is None else times.state(now, ahead=ahead)
+
