@@ -198,8 +198,9 @@ class ClientApplication:
             self.token_cache.add(event, now=now)
             return
         rotated = event["response"].pop("refresh_token", None)
-        self.token_cache.add(dict(event, skip_account_creation=True), now=now)
-        self._keep_successor(refreshing, rotated)
+        with self.token_cache.batch():  # one save of a persisted cache for both
+            self.token_cache.add(dict(event, skip_account_creation=True), now=now)
+            self._keep_successor(refreshing, rotated)
 
     def _keep_successor(self, refreshing: Optional[dict], rotated: Optional[str]) -> None:
         """Write a rotated refresh token over the cache entry it replaces."""
@@ -220,7 +221,15 @@ class ClientApplication:
     # ---- accounts ---------------------------------------------------------------------------
     def get_accounts(self, username: Optional[str] = None) -> List[dict]:
         """The accounts signed in before (in the cache), optionally only ``username``'s."""
-        for environment in self._environments(self.authority):
+        environments = tuple(self._environments(self.authority))
+        accounts = self.token_cache._derived(("accounts", environments), lambda: self._accounts_in(environments))
+        if username:
+            accounts = [a for a in accounts if (a.get("username") or "").lower() == username.lower()]
+        return list(map(dict, accounts))
+
+    def _accounts_in(self, environments: Sequence[str]) -> List[dict]:
+        """The accounts of the first environment that has any (the cache remembers the list)."""
+        for environment in environments:
             accounts: Dict[str, dict] = {}
             for entry in self.token_cache.search(self.token_cache.CredentialType.ACCOUNT,
                                                  query={"environment": environment}):
@@ -228,8 +237,7 @@ class ClientApplication:
                     accounts.setdefault(entry.get("home_account_id"), public_account(entry))
             if accounts:
                 break
-        wanted = username.lower() if username else None
-        return [a for a in accounts.values() if wanted is None or (a.get("username") or "").lower() == wanted]
+        return list(accounts.values())
 
     def remove_account(self, account: dict) -> None:
         """Sign ``account`` out of this application and forget it: its refresh tokens, access

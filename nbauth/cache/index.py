@@ -70,6 +70,7 @@ class Section:
     ``scopes`` holds each entry's scopes, lower-cased, parsed once when the entry is stored;
     ``times`` an access token's times, parsed once when first asked for. ``select`` remembers
     its answers until the section changes (the silent path asks the same question each time).
+    ``changes`` counts the changes.
     """
 
     def __init__(self) -> None:
@@ -78,6 +79,7 @@ class Section:
         self._postings: Dict[Term, Set[str]] = {}
         self._times: Dict[str, Optional[TokenTimes]] = {}
         self._selected: Dict[Hashable, Selection] = {}
+        self.changes = 0
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -94,7 +96,7 @@ class Section:
     def put(self, key: str, entry: Entry) -> None:
         """Store ``entry`` under ``key``, replacing (and un-indexing) what was there."""
         self.pop(key)
-        self._selected.clear()
+        self._changed()
         scopes = frozenset(scopes_of(entry))
         self.entries[key] = entry
         self.scopes[key] = scopes
@@ -112,13 +114,17 @@ class Section:
         entry = self.entries.pop(key, None)
         if entry is not None:
             self._times.pop(key, None)
-            self._selected.clear()
+            self._changed()
             for term in _terms(entry, self.scopes.pop(key)):
                 keys = self._postings[term]
                 keys.discard(key)
                 if not keys:
                     del self._postings[term]
         return entry
+
+    def _changed(self) -> None:
+        self.changes += 1
+        self._selected.clear()
 
     def select(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> Selection:
         """(keys of the entries in every posting set the query names, the rest of the query).

@@ -25,7 +25,7 @@ from ..exceptions import CacheWarning
 from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore
 from .lock import FileLock, LockTimeout
-from .schema import KNOWN_SECTIONS, Entry, check_document
+from .schema import KNOWN_SECTIONS, Entry
 from .serializable import SerializableTokenCache, parse_document
 
 #: Environment variable naming the cache file (the constructor's ``path`` argument wins).
@@ -34,16 +34,11 @@ FILE_NAME = "token_cache.json"
 _UNREAD = object()  # the signature before the first read (None means "no file")
 
 
-def _parse(data: bytes) -> Dict[str, Any]:
-    """The document in a cache file's bytes; ValueError if it is not MSAL's format.
-
-    No bytes, or only blanks (as MSAL's own recipe can leave a file), is an empty cache.
-    """
-    if not data.strip():
-        return {}
-    document = parse_document(data)
-    check_document(document)
-    return document
+def _parse(data: bytes) -> Any:
+    """The JSON value in a cache file's bytes (its shape is checked as it is loaded); ValueError
+    if it is not JSON. No bytes, or only blanks (as MSAL's own recipe can leave a file), is an
+    empty cache."""
+    return parse_document(data) if data.strip() else {}
 
 
 def default_path() -> Path:
@@ -176,14 +171,14 @@ class PersistedTokenCache(SerializableTokenCache):
         except DamagedFile as damage:
             return self._damaged(str(damage), locked)
         try:
-            document = _parse(data)
-        except ValueError as error:
-            version.close()
+            self._adopt(_parse(data), version)
+        except ValueError as error:  # nothing was changed
+            if version is not None:
+                version.close()
             return self._damaged(f"is damaged: {error}", locked)
         if narrowed:
             self._warn(f"the token cache file {self.path} was open to other users; it is now "
                        "owner-only (0600)")
-        self._adopt(document, version)
 
     def _damaged(self, damage: str, locked: bool) -> None:
         if not locked:  # move it aside only under the lock: another process may be replacing it
@@ -200,7 +195,8 @@ class PersistedTokenCache(SerializableTokenCache):
                 self._pending[(name, key)] = entry
         self._hold(None)
 
-    def _adopt(self, document: Dict[str, Any], version: Optional[FileVersion]) -> None:
+    def _adopt(self, document: Any, version: Optional[FileVersion]) -> None:
+        """Load a version of the file, with this process's unsaved changes laid over it."""
         self._load_document(document)
         for (name, key), entry in self._pending.items():
             self._sections[name].assign(key, entry)
@@ -232,7 +228,7 @@ class PersistedTokenCache(SerializableTokenCache):
     def _save(self) -> None:
         if not self._pending:
             return
-        data = json.dumps(self._document(), indent=4).encode()
+        data = json.dumps(self._document(), separators=(",", ":")).encode()  # compact: C encoder, smaller file
         try:
             version = self._file.write(data)
         except OSError as error:

@@ -55,21 +55,15 @@ def _join_key(*parts: Optional[str]) -> str:
     return "-".join([part or "" for part in parts]).lower()
 
 
-def access_token_key(home_account_id: Optional[str], environment: Optional[str], client_id: Optional[str],
-                     realm: Optional[str], target: Optional[str], ext_cache_key: Optional[str] = None) -> str:
-    """The key MSAL files an access token under."""
-    if ext_cache_key:
-        return _join_key(home_account_id, environment, CredentialType.ACCESS_TOKEN_EXTENDED, client_id, realm,
-                         target, ext_cache_key)
-    return _join_key(home_account_id, environment, CredentialType.ACCESS_TOKEN, client_id, realm, target)
-
-
 def entry_key(credential_type: str, entry: Mapping[str, Any]) -> str:
     """The key MSAL files ``entry`` under in its section."""
     get = entry.get
     if credential_type == CredentialType.ACCESS_TOKEN:
-        return access_token_key(get("home_account_id"), get("environment"), get("client_id"), get("realm"),
-                                get("target"), get("ext_cache_key"))
+        ext = get("ext_cache_key")
+        parts = [get("home_account_id"), get("environment"),
+                 CredentialType.ACCESS_TOKEN_EXTENDED if ext else CredentialType.ACCESS_TOKEN,
+                 get("client_id"), get("realm"), get("target")]
+        return _join_key(*parts, *([ext] if ext else []))
     if credential_type == CredentialType.REFRESH_TOKEN:  # refresh tokens are cross-tenant: no realm
         return _join_key(get("home_account_id"), get("environment"), CredentialType.REFRESH_TOKEN,
                          get("client_id"), "", get("target"))
@@ -264,16 +258,33 @@ def check_document(document: Any) -> None:
     must have a ``secret``; times must be whole numbers of seconds (an access token's
     ``expires_on`` is required). Unknown sections may hold anything.
     """
+    changed_entries(document, {})
+
+
+def changed_entries(document: Any, known: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Entry]]:
+    """The entries of each known section of a parsed cache that are not in ``known`` (section
+    name to entries by key, e.g. what memory holds), checked as ``check_document`` does.
+
+    Entries equal to their ``known`` counterparts are taken as checked already. Raises ValueError
+    as ``check_document`` does.
+    """
     if not isinstance(document, dict):
         raise ValueError(f"a JSON {type(document).__name__}, not an object")
+    changed: Dict[str, Dict[str, Entry]] = {}
     for section in KNOWN_SECTIONS:
         entries = document.get(section, {})
         if not isinstance(entries, dict):
             raise ValueError(f"section {section} is not an object")
+        held = known.get(section, {})
+        changed[section] = {}
         for key, entry in entries.items():
+            if held.get(key) == entry:
+                continue
             if not isinstance(entry, dict):
                 raise ValueError(f"entry {key!r} in {section} is not an object")
             _check_entry(section, key, entry)
+            changed[section][key] = entry
+    return changed
 
 
 def _check_entry(section: str, key: str, entry: Mapping[str, Any]) -> None:

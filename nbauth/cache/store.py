@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 from .._clock import Clock, system_clock
 from .._memo import memoized
@@ -12,29 +12,23 @@ from .._redact import RedactedDict
 from ..exceptions import ConfigurationError
 from ..protocol.lifecycle import TokenTimes
 from .index import Section, matches
-from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, check_document,
-                     access_token_key, entries_from_event, entry_key)
+from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, changed_entries,
+                     entries_from_event, entry_key)
 
 
-class Asked(NamedTuple):
-    """A search's target: its scopes lower-cased, without repeats, sorted; and the ``target``
-    text an access token granted exactly those scopes is filed under (MSAL's, in its key)."""
-
-    scopes: Tuple[str, ...]
-    target: str
-
-
-def _asked(target: Optional[Iterable[str]]) -> Asked:
+def _scope_list(target: Optional[Iterable[str]]) -> Tuple[str, ...]:
+    """A search's scopes: lower-cased, without repeats, sorted."""
     if isinstance(target, str):
         raise ConfigurationError("target must be a list of scopes, not a string")
-    return _parsed_target(tuple(target or ()))
+    return _lowered(tuple(target or ()))
 
 
 @memoized
-def _parsed_target(target: Tuple[str, ...]) -> Asked:
-    return Asked(tuple(sorted({scope.lower() for scope in target})), " ".join(sorted(target)))
+def _lowered(target: Tuple[str, ...]) -> Tuple[str, ...]:
+    return tuple(sorted({scope.lower() for scope in target}))
 
 
+T = TypeVar("T")
 #: What a search gives for each match: given the entry and, for access tokens, its times.
 View = Callable[[Entry, Optional[TokenTimes]], Any]
 
@@ -52,22 +46,6 @@ def _expired(times: Optional[TokenTimes], now: int) -> bool:
     return times is None or times.expires_on < now
 
 
-#: Keys of the access tokens asked for lately (the silent path asks for the same few again and again).
-_access_token_key = memoized(access_token_key)
-
-
-def _exact_key(credential_type: str, asked: Asked, query: Optional[Mapping[str, Any]]) -> Optional[str]:
-    """The key of the access token that ``query`` and ``asked`` name, when they name one: as MSAL,
-    the query has the account, environment, client and realm (and maybe ``ext_cache_key``)."""
-    if credential_type != CredentialType.ACCESS_TOKEN or not asked.target or query is None:
-        return None
-    try:
-        return _access_token_key(query["home_account_id"], query["environment"], query["client_id"], query["realm"],
-                                asked.target, query.get("ext_cache_key"))
-    except (KeyError, TypeError):  # a field missing, or a value that is not text
-        return None
-
-
 class TokenCache:
     """MSAL's ``TokenCache``: tokens filed by MSAL's schema, searched through an index.
 
@@ -83,6 +61,7 @@ class TokenCache:
         self._clock = clock
         self._sections: Dict[str, Section] = {name: Section() for name in KNOWN_SECTIONS}
         self._extra_sections: Dict[str, Any] = {}  # sections of other MSAL versions, kept as found
+        self._remembered: Dict[Hashable, Tuple[int, Any]] = {}  # see _derived
 
     def __repr__(self) -> str:
         with self._lock:
@@ -96,6 +75,13 @@ class TokenCache:
     def _editing(self) -> Iterator[None]:
         """Held around every change; subclasses extend it (e.g. to save the change)."""
         with self._lock:
+            yield
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Make the changes inside the block as one (nbauth's addition): a ``PersistedTokenCache``
+        saves them once, when the block ends."""
+        with self._editing():
             yield
 
     def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
@@ -123,16 +109,14 @@ class TokenCache:
                query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> Iterator[Entry]:
         """Copies of the entries that match ``query`` (a sub-dict) and hold every scope of ``target``.
 
-        As in MSAL, an access token filed under the exact key the query and target name comes
-        first, found without a search; the others come from a snapshot taken when the iteration
-        goes past it, so the caller may change the cache while iterating. Expired access tokens
-        met on the way are removed, as MSAL does. The copies are dicts whose repr masks the
-        ``secret``.
+        Expired access tokens met on the way are removed, as MSAL does. Returns a generator over
+        a snapshot, so the caller may change the cache while iterating. The copies are dicts
+        whose repr masks the ``secret``.
         """
         yield from self._find(credential_type, target, query, now, _copy)
 
     def _access_tokens_with_times(self, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
-                                  now: Optional[float] = None) -> Iterator[Tuple[Entry, TokenTimes]]:
+                                  now: Optional[float] = None) -> List[Tuple[Entry, TokenTimes]]:
         """nbauth's silent path: ``search(ACCESS_TOKEN, ...)`` as (entry, its times parsed once).
 
         The entries are the cache's own, not copies: read them, never change them.
@@ -140,34 +124,10 @@ class TokenCache:
         return self._find(CredentialType.ACCESS_TOKEN, target, query, now, _with_times)
 
     def _find(self, credential_type: str, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
-              now: Optional[float], view: View) -> Iterator[Any]:
-        """``view`` of each match, the exact key's first (``search`` says how)."""
+              now: Optional[float], view: View) -> List[Any]:
+        """``view`` of each matching entry; expired access tokens go."""
         self._before_read()
-        asked = _asked(target)
-        exact = self._exact_access_token(credential_type, asked, query, now, view)
-        if exact is not None:
-            yield exact[1]
-        yield from self._matching(credential_type, asked.scopes, query, now, view, exact[0] if exact else None)
-
-    def _exact_access_token(self, credential_type: str, asked: Asked, query: Optional[Mapping[str, Any]],
-                            now: Optional[float], view: View) -> Optional[Tuple[str, Any]]:
-        """(key, ``view``) of the unexpired access token filed under the key that ``query`` and
-        ``asked`` name (MSAL's O(1) hit), if it matches them."""
-        key = _exact_key(credential_type, asked, query)
-        if key is None:
-            return None
-        with self._lock:
-            section = self._sections[credential_type]
-            entry = section.get(key)
-            if entry is None or not section.scopes[key].issuperset(asked.scopes) \
-                    or not matches(entry, query, isolated_by=query):
-                return None
-            times = section.times(key)
-            return None if _expired(times, self._now(now)) else (key, view(entry, times))
-
-    def _matching(self, credential_type: str, scopes: Sequence[str], query: Optional[Mapping[str, Any]],
-                  now: Optional[float], view: View, skip: Optional[str] = None) -> List[Any]:
-        """``view`` of each matching entry but the one under ``skip``; expired access tokens go."""
+        scopes = _scope_list(target)
         is_access_token = credential_type == CredentialType.ACCESS_TOKEN
         with self._lock:
             section = self._sections.get(credential_type)
@@ -178,8 +138,6 @@ class TokenCache:
             keys, rest = section.select(query, scopes)
             isolated_by = (query or {}) if is_access_token else None
             for key in keys:
-                if key == skip:
-                    continue
                 times = section.times(key) if is_access_token else None
                 if is_access_token and _expired(times, when):
                     expired.append(key)
@@ -190,6 +148,23 @@ class TokenCache:
                     for key in expired:
                         self._put(credential_type, key, None)
             return found
+
+    def _derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, a view of the cache, remembered under ``key`` until the cache changes
+        (for views read far more often than the cache changes, such as the applications'
+        account lists). The value is shared: read it, never change it."""
+        self._before_read()
+        with self._lock:
+            remembered = self._remembered.get(key)
+            if remembered is not None and remembered[0] == self._changes():
+                return remembered[1]
+            value = compute()
+            self._remembered[key] = (self._changes(), value)
+            return value
+
+    def _changes(self) -> int:
+        """How many changes the cache has seen (it only grows)."""
+        return sum(section.changes for section in self._sections.values())
 
     def find(self, credential_type: str, target: Optional[Iterable[str]] = None,
              query: Optional[Mapping[str, Any]] = None, *, now: Optional[float] = None) -> List[Entry]:
@@ -242,12 +217,16 @@ class TokenCache:
             return document
 
     def _load_document(self, document: Any) -> None:
-        """Replace the whole state with a parsed document; ValueError if it is not MSAL's shape."""
-        check_document(document)
-        sections = {name: Section() for name in KNOWN_SECTIONS}
-        for name, section in sections.items():
-            for key, entry in document.get(name, {}).items():
-                section.put(key, dict(entry))
+        """Make the state a parsed document's; ValueError (and nothing changed) if it is not MSAL's shape.
+
+        Only the entries that differ from those in memory are checked and indexed again: a save
+        by another process usually changes a few.
+        """
         with self._lock:
-            self._sections = sections
+            changed = changed_entries(document, {name: section.entries for name, section in self._sections.items()})
+            for name, section in self._sections.items():
+                for key in section.entries.keys() - document.get(name, {}).keys():
+                    section.pop(key)
+                for key, entry in changed[name].items():
+                    section.put(key, dict(entry))
             self._extra_sections = {k: v for k, v in document.items() if k not in KNOWN_SECTIONS}
