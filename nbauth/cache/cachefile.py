@@ -75,7 +75,7 @@ class CacheFile:
         try:
             info = os.fstat(fd)
             narrowed = self._check(fd, info)
-            data = self._read_all(fd)
+            data = self._read_all(fd, info.st_size)
         except BaseException:
             os.close(fd)
             raise
@@ -103,11 +103,12 @@ class CacheFile:
         return True
 
     @staticmethod
-    def _read_all(fd: int) -> bytes:
+    def _read_all(fd: int, size: int) -> bytes:
+        """The file's bytes: in one read when it is ``size`` long (no copy to join them)."""
         chunks = []
         try:
             while True:
-                chunk = os.read(fd, 1 << 20)
+                chunk = os.read(fd, size + 1 if not chunks else 1 << 20)
                 if not chunk:
                     return b"".join(chunks)
                 chunks.append(chunk)

@@ -276,14 +276,11 @@ def changed_entries(document: Any, known: Mapping[str, Mapping[str, Any]]) -> Di
         if not isinstance(entries, dict):
             raise ValueError(f"section {section} is not an object")
         held = known.get(section, {})
-        changed[section] = {}
-        for key, entry in entries.items():
-            if held.get(key) == entry:
-                continue
+        changed[section] = {key: entry for key, entry in entries.items() if held.get(key) != entry}
+        for key, entry in changed[section].items():
             if not isinstance(entry, dict):
                 raise ValueError(f"entry {key!r} in {section} is not an object")
             _check_entry(section, key, entry)
-            changed[section][key] = entry
     return changed
 
 
