@@ -80,3 +80,61 @@ def test_index_follows_replacement_and_removal():
     assert section.candidates({"client_id": "b"}, ["y"]) == ["k"]
     section.pop("k")
     assert section.candidates({"client_id": "b"}, []) == [] and section._postings == {}
+
+
+def exact_resources(n):
+    """One account, n tokens, each stored with exactly the scope it is asked for."""
+    cache = TokenCache(clock=lambda: NOW)
+    for i in range(n):
+        cache.add(oidc_event("alice", scopes=(f"api://r{i}/.default",)))
+    return cache
+
+
+@pytest.mark.parametrize("build", [exact_resources, many_resources])
+def test_the_applications_lookup_visits_one_entry_from_10_to_10000_tokens(build, visits):
+    query = {"environment": "127.0.0.1", "client_id": "nbauth-native", "home_account_id": "alice", "realm": "oidc"}
+    for n in (10, 10_000):
+        cache = build(n)
+        visits.clear()
+        ((entry, times),) = cache._access_tokens_with_times([f"api://r{n - 1}/.default"], query, now=NOW)
+        assert f"api://r{n - 1}/.default" in entry["target"].split() and times.expires_on == NOW + 600
+        assert len(visits) == 1
+
+
+@pytest.fixture
+def selections(monkeypatch):
+    """Counts the times a section answers a query from its posting sets (not from memory)."""
+    answered = []
+    real = Section._select
+
+    def counting(self, *args):
+        answered.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(Section, "_select", counting)
+    return answered
+
+
+def test_a_repeated_lookup_is_answered_from_memory_until_the_section_changes(selections):
+    cache = many_resources(1000)
+    query = {"environment": "127.0.0.1", "client_id": "nbauth-native", "home_account_id": "alice", "realm": "oidc"}
+    for _ in range(3):
+        assert len(list(cache.search(AT, ["api://r5/.default"], query))) == 1
+    assert len(selections) == 1
+    cache.add(oidc_event("alice", scopes=("api://r5/.default", "more")))  # a second token holding r5
+    assert len(list(cache.search(AT, ["api://r5/.default"], query))) == 2 and len(selections) == 2
+
+
+def test_get_accounts_reads_the_cache_once_until_it_changes(visits):
+    from nbauth import PublicClientApplication
+
+    cache = many_users(1000)
+    app = PublicClientApplication("nbauth-native", oidc_authority="https://127.0.0.1:8443/oidc", token_cache=cache)
+    first = app.get_accounts()
+    assert len(first) == 1000 and len(visits) == 1000
+    first[0]["username"] = "changed by the caller"  # copies: what the cache remembers is not changed
+    again = {a["home_account_id"]: a for a in app.get_accounts()}
+    assert all(account["username"] == user for user, account in again.items()) and len(visits) == 1000
+    assert [a["home_account_id"] for a in app.get_accounts(username="USER-7")] == ["user-7"]
+    cache.add(oidc_event("newcomer"))
+    assert len(app.get_accounts()) == 1001 and len(visits) == 2001
