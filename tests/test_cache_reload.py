@@ -1,7 +1,6 @@
 """Keeping up with a cache file cheaply: another process's change is read, checked and indexed
 entry by entry (only what differs from memory), and a change of several entries is saved once."""
 import json
-import warnings
 
 import msal
 import pytest
@@ -9,22 +8,11 @@ import pytest
 import nbauth.cache.schema
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.index import Section
-from nbauth.exceptions import CacheWarning, ConfigurationError
+from nbauth.exceptions import ConfigurationError
+from test_cache_persistence import cache_warnings_are_errors, path  # noqa: F401 - fixtures; autouse: unexpected warnings fail
 from test_cache_support import NOW, oidc_event
 
 AT, RT = CredentialType.ACCESS_TOKEN, CredentialType.REFRESH_TOKEN
-
-
-@pytest.fixture(autouse=True)
-def cache_warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CacheWarning)
-        yield
-
-
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "token_cache.json"
 
 
 @pytest.fixture
