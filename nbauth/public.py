@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import webbrowser
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
@@ -19,7 +18,6 @@ from ._redact import RedactedDict
 from .auth_code_flow import AuthCodeFlows
 from .client_app import errors_as_results
 from .exceptions import ConfigurationError, OAuthError
-from .loopback import LoopbackListener
 from .protocol import scopes as scope_rules
 from .protocol.authcode import code_from_redirect, new_authorization_request
 from .protocol.device import after_poll, cancelled_error, expired_error, has_expired, parse_device_authorization
@@ -170,6 +168,8 @@ class PublicClientApplication(AuthCodeFlows):
         metadata = self._metadata()
         if not metadata.authorization_endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
+        from .loopback import LoopbackListener  # http.server loads only for interactive sign-in
+
         state = secrets.token_urlsafe(24)
         with LoopbackListener(state, redirect_uri=redirect_uri, port=port, success_template=success_template,
                               error_template=error_template) as listener:
@@ -178,7 +178,7 @@ class PublicClientApplication(AuthCodeFlows):
                 requested + scope_rules.normalize(extra_scopes_to_consent or [], "extra_scopes_to_consent"),
                 prompt=prompt, login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
                 claims=merge_claims(self._client_capabilities, claims_challenge), state=state)
-            _launch_browser(request.url, open_browser or webbrowser.open, on_before_launching_ui)
+            _launch_browser(request.url, open_browser, on_before_launching_ui)
             params = listener.wait(timeout)
         code = code_from_redirect(params, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
@@ -211,13 +211,16 @@ class PublicClientApplication(AuthCodeFlows):
                                      "provider; use the device code or interactive sign-in instead")
 
 
-def _launch_browser(url: str, open_browser: Callable[[str], Any],
+def _launch_browser(url: str, open_browser: Optional[Callable[[str], Any]],
                     on_before_launching_ui: Optional[Callable[..., Any]]) -> None:
-    """Open the sign-in page and print its link, for a person whose browser is elsewhere."""
+    """Open the sign-in page (``open_browser``, default ``webbrowser.open``) and print its link,
+    for a person whose browser is elsewhere."""
+    import webbrowser  # only interactive sign-in needs it
+
     if on_before_launching_ui is not None:
         on_before_launching_ui(ui="browser")
     print(f"To sign in, open this link in a browser (one may have opened already):\n{url}", flush=True)
     try:
-        open_browser(url)
+        (open_browser or webbrowser.open)(url)
     except webbrowser.Error as exc:
         logger.info("could not open a browser (%s); the link is printed above", exc)

@@ -1,7 +1,6 @@
 """When to retry an HTTP request, and after how long (pure: no clock reads, no sleeps)."""
 from __future__ import annotations
 
-import email.utils
 import random
 from dataclasses import dataclass
 from typing import Optional
@@ -19,6 +18,8 @@ def parse_retry_after(value: Optional[str], now: float) -> Optional[float]:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # only for a Retry-After given as a date
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
