@@ -99,7 +99,7 @@ class ClientApplication:
         self._client_auth: ClientAuth = self._make_client_auth(client_credential)
         self._flights = SingleFlight()
         self._refresh_locks = RefreshLocks(token_cache)
-        self._places: Dict[str, Dict[str, Optional[str]]] = {}  # see _filed_under
+        self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
 
     #: How long a refresh waits for another thread or process refreshing the same account.
     refresh_lock_timeout: float = 30.0
@@ -327,16 +327,10 @@ class ClientApplication:
 
     def _access_tokens(self, scopes: List[str], authority: Authority, now: float,
                        **owner: Optional[str]) -> Iterable[Timed]:
-        query = {"client_id": self.client_id, **self._filed_under(authority), **owner}
-        return self.token_cache._access_tokens_with_times(scopes, query, now)
-
-    def _filed_under(self, authority: Authority) -> Dict[str, Optional[str]]:
-        """The environment and realm the cache files the authority's tokens under (memoized)."""
-        place = self._places.get(authority.url)
-        if place is None:
-            realm = _environment_and_realm(self._metadata(authority).token_endpoint)[1]
-            place = self._places[authority.url] = {"environment": self._environment(authority), "realm": realm}
-        return place
+        place = self._places.get(authority.url) or self._places.setdefault(authority.url, {  # memoized
+            "environment": self._environment(authority),
+            "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1]})
+        return self.token_cache._access_tokens_with_times(scopes, {"client_id": self.client_id, **place, **owner}, now)
 
     def _refresh_with_cached_rt(self, scopes: List[str], account: dict, authority: Authority,
                                 claims_challenge: Optional[str]) -> Optional[RedactedDict]:
