@@ -34,12 +34,7 @@ def expiry_margin(lifetime: float) -> float:
 def token_state(expires_on: float, now: float, *, cached_at: Optional[float] = None,
                 refresh_on: Optional[float] = None) -> TokenState:
     """The state of a token at ``now``; without ``cached_at`` the lifetime is taken as long."""
-    margin = MAX_MARGIN if cached_at is None else expiry_margin(expires_on - cached_at)
-    if now >= expires_on - margin:
-        return TokenState.EXPIRED
-    if refresh_on is not None and now >= refresh_on:
-        return TokenState.REFRESH_DUE
-    return TokenState.FRESH
+    return TokenTimes.of(expires_on, cached_at, refresh_on).state(now)
 
 
 def _seconds(entry: Mapping[str, Any], name: str) -> Optional[float]:
@@ -74,19 +69,27 @@ def renewal_window(expires_on: float, *, cached_at: Optional[float] = None,
 
 
 class TokenTimes(NamedTuple):
-    """An access token's times, in epoch seconds, read once from its cache entry."""
+    """A token's times in epoch seconds, read once (e.g. from its cache entry): ``TokenTimes.of``."""
 
     expires_on: float
     cached_at: Optional[float]
     refresh_on: Optional[float]
+    expired_from: float  # the expiry less the token's margin: from then on it counts as expired
+
+    @classmethod
+    def of(cls, expires_on: float, cached_at: Optional[float] = None,
+           refresh_on: Optional[float] = None) -> "TokenTimes":
+        margin = MAX_MARGIN if cached_at is None else expiry_margin(expires_on - cached_at)
+        return cls(expires_on, cached_at, refresh_on, expires_on - margin)
 
     def state(self, now: float, *, ahead: bool = False) -> TokenState:
         """The token's state at ``now``; ``ahead``: as a background refresher sees it, due for
         refresh once its renewal window opened."""
-        state = token_state(self.expires_on, now, cached_at=self.cached_at, refresh_on=self.refresh_on)
-        if ahead and state is TokenState.FRESH and now >= self.renewal_window().start:
+        if now >= self.expired_from:
+            return TokenState.EXPIRED
+        if (self.refresh_on is not None and now >= self.refresh_on) or (ahead and now >= self.renewal_window().start):
             return TokenState.REFRESH_DUE
-        return state
+        return TokenState.FRESH
 
     def renewal_window(self) -> RenewalWindow:
         return renewal_window(self.expires_on, cached_at=self.cached_at, refresh_on=self.refresh_on)
@@ -98,7 +101,7 @@ def entry_times(entry: Mapping[str, Any]) -> Optional[TokenTimes]:
     expires_on = _seconds(entry, "expires_on")
     if expires_on is None:
         return None
-    return TokenTimes(expires_on, _seconds(entry, "cached_at"), _seconds(entry, "refresh_on"))
+    return TokenTimes.of(expires_on, _seconds(entry, "cached_at"), _seconds(entry, "refresh_on"))
 
 
 def entry_state(entry: Mapping[str, Any], now: float, *, ahead: bool = False) -> TokenState:
