@@ -1,7 +1,7 @@
 """When a cached token is fresh, due for refresh, or expired."""
 import pytest
 
-from nbauth.protocol.lifecycle import TokenState, entry_state, expiry_margin, token_state
+from nbauth.protocol.lifecycle import TokenState, entry_times, expiry_margin, token_state
 
 
 def test_a_five_minute_token_is_served_for_most_of_its_life():
@@ -32,8 +32,11 @@ def test_refresh_on_makes_a_valid_token_due_for_refresh():
 @pytest.mark.parametrize("entry, state", [
     ({"expires_on": "1300", "cached_at": "1000"}, TokenState.FRESH),
     ({"expires_on": "1300", "cached_at": "1000", "refresh_on": "1100"}, TokenState.REFRESH_DUE),
-    ({"expires_on": "nonsense"}, TokenState.EXPIRED),
-    ({}, TokenState.EXPIRED),
 ])
 def test_cache_entries_are_read_with_their_string_times(entry, state):
-    assert entry_state(entry, now=1200) is state
+    assert entry_times(entry).state(1200) is state
+
+
+@pytest.mark.parametrize("entry", [{"expires_on": "nonsense"}, {}])
+def test_an_entry_without_a_readable_expiry_has_no_times_so_is_never_served(entry):
+    assert entry_times(entry) is None

@@ -11,7 +11,7 @@ from fake_provider import CLIENT_ID, FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import ConfigurationError, OAuthError, PublicClientApplication
 from nbauth.cache import TokenCache
-from nbauth.protocol.lifecycle import RenewalWindow, TokenState, entry_state, renewal_window
+from nbauth.protocol.lifecycle import RenewalWindow, TokenState, entry_times, renewal_window
 from nbauth import refresher as refresher_module
 from nbauth.refresher import MAX_BACKOFF, Outcome, Refresher, backoff, needs_sign_in
 from test_cache_support import python_child
@@ -33,10 +33,10 @@ def test_a_token_is_renewed_from_three_quarters_of_its_life_until_it_counts_as_e
 
 def test_ahead_of_need_a_token_in_its_window_is_due():
     entry = {"expires_on": "1300", "cached_at": "1000"}
-    assert entry_state(entry, 1230) is TokenState.FRESH
-    assert entry_state(entry, 1230, ahead=True) is TokenState.REFRESH_DUE
-    assert entry_state(entry, 1220, ahead=True) is TokenState.FRESH
-    assert entry_state(entry, 1280, ahead=True) is TokenState.EXPIRED
+    assert entry_times(entry).state(1230) is TokenState.FRESH
+    assert entry_times(entry).state(1230, ahead=True) is TokenState.REFRESH_DUE
+    assert entry_times(entry).state(1220, ahead=True) is TokenState.FRESH
+    assert entry_times(entry).state(1280, ahead=True) is TokenState.EXPIRED
 
 
 def test_backoff_doubles_from_about_two_seconds_up_to_five_minutes():

@@ -169,6 +169,3 @@ class Section:
                 found.append(key)
         return tuple(found), rest
 
-    def candidates(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> List[str]:
-        """The keys of ``select``."""
-        return list(self.select(query, scopes)[0])

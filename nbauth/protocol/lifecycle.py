@@ -104,8 +104,3 @@ def entry_times(entry: Mapping[str, Any]) -> Optional[TokenTimes]:
     return TokenTimes.of(expires_on, _seconds(entry, "cached_at"), _seconds(entry, "refresh_on"))
 
 
-def entry_state(entry: Mapping[str, Any], now: float, *, ahead: bool = False) -> TokenState:
-    """The state of an access-token cache entry (expired without a readable expiry)."""
-    times = entry_times(entry)
-    return TokenState.EXPIRED if times is None else times.state(now, ahead=ahead)
-
