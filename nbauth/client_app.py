@@ -17,12 +17,13 @@ from ._clock import Clock, system_clock
 from ._redact import RedactedDict
 from .app_options import check_exclude_scopes, refuse_unsupported
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
-from .cache.schema import environment_and_realm
+from .account_entries import accounts_in, provider_query, refused_scopes, remove_account_entries
+from .cache.schema import PROVIDER_FIELD, environment_and_realm, home_account, is_refused
 from .cached_tokens import Cached, Timed, best_access_token, latest_renewal, newest_first, public_account
 from .exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
 from .protocol import scopes as scope_rules
 from .protocol.client_auth import ClientAuth, PublicClientAuth
-from .protocol.idtoken_claims import check_id_token_claims
+from .protocol.idtoken_claims import check_id_token_claims, check_same_account
 from .protocol.lifecycle import RenewalWindow, TokenState
 from .protocol.oauth2 import Grant, merge_claims, refresh_token_grant
 from .single_flight import RefreshLocks, SingleFlight
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("nbauth")
 
 TOKEN_SOURCE_IDP = "identity_provider"
-#: Account entries MSAL lists (its other authority types belong to brokers and Cloud Shell).
-_ACCOUNT_AUTHORITY_TYPES = ("MSSTS", "ADFS")
 #: What may go wrong when refreshing, yet leaves a still-valid cached token usable.
 _REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 
@@ -168,6 +167,10 @@ class ClientApplication:
         except (TransportError, ProtocolError):  # e.g. the provider went down right after answering
             self._keep_successor(refreshing, response.get("refresh_token"))
             raise
+        if refreshing is not None and claims is not None:  # OpenID Connect Core 12.2
+            check_same_account(claims, home_account_id=refreshing.get("home_account_id"),
+                               token_home_account_id=home_account(response, claims)[1],
+                               issuer=refreshing.get(PROVIDER_FIELD))
         granted = scope_rules.granted(response.get("scope"), scopes)
         self._store(grant, response, claims, granted, metadata, authority, refreshing, sent_at, cache_data)
         return self._result(response, claims, granted, sent_at)
@@ -191,6 +194,7 @@ class ClientApplication:
         event = {
             "client_id": self.client_id, "scope": granted, "token_endpoint": metadata.token_endpoint,
             "environment": self._environment(authority), "grant_type": grant.grant_type, "params": {},
+            **provider_query(authority),
             "response": dict(response, id_token_claims=claims) if claims else dict(response),
             "data": {**{k: v for k, v in grant.params.items() if k == "username"}, **(cache_data or {})},
         }
@@ -221,35 +225,17 @@ class ClientApplication:
     # ---- accounts ---------------------------------------------------------------------------
     def get_accounts(self, username: Optional[str] = None) -> List[dict]:
         """The accounts signed in before (in the cache), optionally only ``username``'s."""
-        environments = tuple(self._environments(self.authority))
-        accounts = self.token_cache._derived(("accounts", environments), lambda: self._accounts_in(environments))
+        environments, provider = tuple(self._environments(self.authority)), provider_query(self.authority)
+        accounts = self.token_cache._derived(("accounts", environments, tuple(provider.items())),
+                                             lambda: accounts_in(self.token_cache, environments, provider))
         if username:
             accounts = [a for a in accounts if (a.get("username") or "").lower() == username.lower()]
         return list(map(dict, accounts))
 
-    def _accounts_in(self, environments: Sequence[str]) -> List[dict]:
-        """The accounts of the first environment that has any (the cache remembers the list)."""
-        for environment in environments:
-            accounts: Dict[str, dict] = {}
-            for entry in self.token_cache.search(self.token_cache.CredentialType.ACCOUNT,
-                                                 query={"environment": environment}):
-                if entry.get("authority_type") in _ACCOUNT_AUTHORITY_TYPES:
-                    accounts.setdefault(entry.get("home_account_id"), public_account(entry))
-            if accounts:
-                break
-        return list(accounts.values())
-
     def remove_account(self, account: dict) -> None:
         """Sign ``account`` out of this application and forget it: its refresh tokens, access
-        tokens, ID tokens and account entries go from the cache."""
-        cache, types = self.token_cache, self.token_cache.CredentialType
-        owned = {"environment": account["environment"], "home_account_id": account["home_account_id"]}
-        for entry in list(cache.search(types.REFRESH_TOKEN, query=dict(owned, client_id=self.client_id))):
-            cache.remove_rt(entry)
-        for kind, remove in ((types.ACCESS_TOKEN, cache.remove_at), (types.ID_TOKEN, cache.remove_idt),
-                             (types.ACCOUNT, cache.remove_account)):
-            for entry in list(cache.search(kind, query=owned)):
-                remove(entry)
+        tokens, ID tokens and account entries of this application's provider go from the cache."""
+        remove_account_entries(self.token_cache, self.client_id, account, provider_query(self.authority))
 
     # ---- silent acquisition -----------------------------------------------------------------
     def acquire_token_silent(self, scopes: List[str], account: Optional[dict], authority: Optional[str] = None,
@@ -329,7 +315,7 @@ class ClientApplication:
                        **owner: Optional[str]) -> Iterable[Timed]:
         place = self._places.get(authority.url) or self._places.setdefault(authority.url, {  # memoized
             "environment": self._environment(authority),
-            "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1]})
+            "realm": _environment_and_realm(self._metadata(authority).token_endpoint)[1], **provider_query(authority)})
         return self.token_cache._access_tokens_with_times(scopes, {"client_id": self.client_id, **place, **owner}, now)
 
     def _refresh_with_cached_rt(self, scopes: List[str], account: dict, authority: Authority,
@@ -338,23 +324,31 @@ class ClientApplication:
 
         The cache is read again after each failure: an older refresh token may still work, and
         another process (not one of ours, which wait for the refresh lock) may have rotated it.
+        A refresh token the provider refused (here or in a process sharing the cache) is marked
+        in the cache and not sent again for these scopes: the answer is ``invalid_grant``.
         """
         query = {"environment": self._environment(authority), "client_id": self.client_id,
-                 "home_account_id": account.get("home_account_id")}
+                 "home_account_id": account.get("home_account_id"), **provider_query(authority)}
         tried: Set[str] = set()
         failure: Optional[OAuthError] = None
         while True:
             entries = newest_first(self.token_cache.search(self.token_cache.CredentialType.REFRESH_TOKEN,
                                                            query=query))
-            entry = next((e for e in entries if e["secret"] not in tried), None)
+            untried = [e for e in entries if e["secret"] not in tried]
+            entry = next((e for e in untried if not is_refused(e, scopes)), None)
             if entry is None:
+                if untried and failure is None:
+                    failure = OAuthError("invalid_grant", "the provider refused this account's refresh token "
+                                         "before; sign in again")
                 break
             tried.add(entry["secret"])
             try:
                 return self._redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
                                     claims_challenge=claims_challenge, refreshing=entry)
             except OAuthError as exc:  # e.g. revoked
-                failure = exc
+                failure, refused = exc, refused_scopes(exc, scopes)
+                if refused is not None:
+                    self.token_cache.refuse_rt(entry, refused)
         if failure is not None:
             raise failure
         return None

@@ -5,13 +5,14 @@ import logging
 from typing import Any
 
 from . import token_endpoint
+from .account_entries import provider_query
 from .exceptions import NbauthError
 
 logger = logging.getLogger("nbauth")
 
 
 def revoke_refresh_tokens(app: Any, account: dict) -> int:
-    """Revoke ``account``'s cached refresh tokens for ``app`` at the provider's revocation
+    """Revoke ``account``'s cached refresh tokens for ``app`` (of its provider) at the provider's revocation
     endpoint, if it advertises one; returns how many the provider accepted.
 
     Best effort: sign-out goes on locally whatever the provider says, so failures are logged
@@ -19,7 +20,7 @@ def revoke_refresh_tokens(app: Any, account: dict) -> int:
     """
     cache = app.token_cache
     query = {"environment": account.get("environment"), "home_account_id": account.get("home_account_id"),
-             "client_id": app.client_id}
+             "client_id": app.client_id, **provider_query(app.authority)}
     secrets = [entry["secret"] for entry in cache.search(cache.CredentialType.REFRESH_TOKEN, query=query)]
     if not secrets:
         return 0

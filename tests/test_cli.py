@@ -117,9 +117,12 @@ def test_cache_status_of_an_open_file_and_of_no_file(ci_env, cache_path, library
                           "it is now owner-only (0600)\n")
 
 
-def test_an_unreachable_provider_exits_1_naming_it(idp, ci_env, library_sign_in):
+def test_an_unreachable_provider_exits_1_naming_it(idp, ci_env, cache_path, library_sign_in):
     library_sign_in()
-    env = dict(settings_env(ci_env, idp), NBAUTH_OIDC_AUTHORITY="https://127.0.0.1:1/oidc")  # nothing listens
+    unreachable = "https://127.0.0.1:1/oidc"  # nothing listens; the account signed in there before (the
+    # cache keeps each entry to the provider it came from)
+    cache_path.write_text(cache_path.read_text().replace(json.dumps(idp.issuer), json.dumps(unreachable)))
+    env = dict(settings_env(ci_env, idp), NBAUTH_OIDC_AUTHORITY=unreachable)
     run = nbauth_command("token", env=env)
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr.startswith("nbauth: error: could not fetch the OpenID configuration")

@@ -6,15 +6,17 @@ superset of those asked. Pure data structure: no locks (the store holds one), no
 """
 from __future__ import annotations
 
-from typing import Any, Dict, FrozenSet, Hashable, List, Mapping, Optional, Sequence, Set, Tuple
+import itertools
+from typing import (AbstractSet, Any, Dict, FrozenSet, Hashable, Iterator, List, Mapping, Optional, Sequence, Set,
+                    Tuple)
 
 from ..protocol.lifecycle import TokenTimes, entry_times
-from .schema import Entry, scopes_of
+from .schema import PROVIDER_FIELD, Entry, scopes_of
 
 #: Fields a query may name that are worth a posting set (identity fields, not times or secrets).
 INDEXED_FIELDS = frozenset({
     "home_account_id", "environment", "realm", "client_id", "family_id", "user_assertion_hash",
-    "key_id", "ext_cache_key", "authority_type", "local_account_id", "username",
+    "key_id", "ext_cache_key", "authority_type", "local_account_id", "username", PROVIDER_FIELD,
 })
 #: Fields that isolate an access token: it matches only a query that names them.
 ISOLATING_FIELDS = ("ext_cache_key", "user_assertion_hash")
@@ -42,19 +44,42 @@ def _hashable(value: Any) -> bool:
 def _terms(entry: Mapping[str, Any], scopes: FrozenSet[str]) -> List[Term]:
     terms: List[Term] = [(field, _normal(field, entry[field])) for field in INDEXED_FIELDS
                          if field in entry and _hashable(entry[field])]
+    if PROVIDER_FIELD not in entry:  # an entry of any provider (MSAL's): posted under None
+        terms.append((PROVIDER_FIELD, None))
     terms.extend(("scope", scope) for scope in scopes)
     return terms
 
 
+class _Either(AbstractSet[str]):
+    """Two disjoint posting sets read as their union, without copying them."""
+
+    __slots__ = ("one", "other")
+
+    def __init__(self, one: AbstractSet[str], other: AbstractSet[str]) -> None:
+        self.one, self.other = one, other
+
+    def __len__(self) -> int:
+        return len(self.one) + len(self.other)
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain(self.one, self.other)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.one or key in self.other
+
+
 def matches(entry: Mapping[str, Any], fields: Mapping[str, Any],
             isolated_by: Optional[Mapping[str, Any]] = None) -> bool:
-    """MSAL's match of the fields: ``fields`` is a sub-dict of ``entry`` (scopes are the index's).
+    """MSAL's match of the fields: ``fields`` is a sub-dict of ``entry`` (scopes are the index's),
+    except that an entry without ``nbauth_provider`` matches any provider.
 
     With ``isolated_by`` (an access-token search's whole query), an entry carrying an isolating
     field matches only if that query names the field.
     """
     for field, value in fields.items():
         have = entry.get(field, _MISSING)
+        if field == PROVIDER_FIELD and (have is _MISSING or have is None):
+            continue
         if have != value and (have is _MISSING or _normal(field, have) != _normal(field, value)):
             return False
     if isolated_by is not None:
@@ -145,13 +170,20 @@ class Section:
             answer = self._selected[question] = self._select(query, scopes)
         return answer
 
+    def _posting(self, field: str, value: Any) -> AbstractSet[str]:
+        """The keys of the entries with ``value`` in ``field``; for a provider, also of those with none."""
+        found = self._postings.get((field, _normal(field, value)), _EMPTY)
+        if field == PROVIDER_FIELD:
+            return _Either(found, self._postings.get((field, None), _EMPTY))
+        return found
+
     def _select(self, query: Optional[Mapping[str, Any]], scopes: Sequence[str]) -> Selection:
-        postings: List[Set[str]] = []
+        postings: List[AbstractSet[str]] = []
         rest: Dict[str, Any] = {}
         for field, value in (query or {}).items():
             if field in INDEXED_FIELDS:
                 try:
-                    postings.append(self._postings.get((field, _normal(field, value)), _EMPTY))
+                    postings.append(self._posting(field, value))
                     continue
                 except TypeError:  # an unhashable value: no posting set holds it
                     pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .. import _json as strict_json
@@ -50,6 +50,13 @@ _EXT_KEY_EXCLUDED = frozenset({
 
 Entry = Dict[str, Any]
 
+#: nbauth's field naming the OpenID provider an entry came from (MSAL keeps unknown fields and
+#: ignores them). Entries without it (written by MSAL) match any provider of their environment.
+PROVIDER_FIELD = "nbauth_provider"
+#: nbauth's field on a refresh token the provider refused: one line per refusal, the digest of the
+#: refused secret and the scopes refused (none: all). A different secret makes the lines void.
+REFUSED_FIELD = "nbauth_refused"
+
 
 def _join_key(*parts: Optional[str]) -> str:
     return "-".join([part or "" for part in parts]).lower()
@@ -75,6 +82,12 @@ def entry_key(credential_type: str, entry: Mapping[str, Any]) -> str:
     if credential_type == CredentialType.APP_METADATA:  # MSAL does not lower-case this one
         return "appmetadata-{}-{}".format(get("environment") or "", get("client_id") or "")
     raise KeyError(f"unknown credential type {credential_type!r}")
+
+
+def provider_key(key: str, provider: str) -> str:
+    """Where a provider's entry goes when its MSAL ``key`` holds another provider's (two providers
+    on one host with the same client id and subject): that key with a digest of the provider."""
+    return f"{key}-{hashlib.sha256(provider.encode()).hexdigest()[:16]}"
 
 
 def ext_cache_key(data: Optional[Mapping[str, Any]]) -> str:
@@ -175,6 +188,12 @@ def _account(base: Entry, event: Mapping[str, Any], claims: Mapping[str, Any]) -
     }
     if event.get("grant_type") in ACCOUNT_SOURCE_GRANTS:
         entry["account_source"] = event["grant_type"]
+    return _with_provider(entry, base)
+
+
+def _with_provider(entry: Entry, base: Mapping[str, Any]) -> Entry:
+    if PROVIDER_FIELD in base:
+        entry[PROVIDER_FIELD] = base[PROVIDER_FIELD]
     return entry
 
 
@@ -183,6 +202,7 @@ def _refresh_token(base: Entry, event: Mapping[str, Any], target: str, now: int)
     entry = {"credential_type": CredentialType.REFRESH_TOKEN, "secret": response["refresh_token"],
              "home_account_id": base["home_account_id"], "environment": base["environment"],
              "client_id": base["client_id"], "target": target, "last_modification_time": str(now)}
+    _with_provider(entry, base)
     if "foci" in response:
         entry["family_id"] = response["foci"]
     if data.get("user_assertion_hash"):
@@ -195,7 +215,8 @@ def entries_from_event(event: Mapping[str, Any], now: int) -> Iterator[Tuple[str
 
     ``event`` is MSAL's: client_id, scope (list), token_endpoint, environment, response (the
     token response, with ``id_token_claims`` once validated and Entra's ``client_info``),
-    data (request fields such as ``key_id`` or nbauth's ``user_assertion_hash``), grant_type.
+    data (request fields such as ``key_id`` or nbauth's ``user_assertion_hash``), grant_type;
+    and nbauth's ``nbauth_provider``, recorded on the user's entries (not on app metadata).
     """
     environment = realm = None
     if event.get("token_endpoint"):
@@ -208,6 +229,8 @@ def entries_from_event(event: Mapping[str, Any], now: int) -> Iterator[Tuple[str
     target = " ".join(sorted(event.get("scope") or []))
     base = {"home_account_id": home_account_id, "environment": environment,
             "client_id": event.get("client_id"), "realm": realm}
+    if event.get(PROVIDER_FIELD):
+        base[PROVIDER_FIELD] = event[PROVIDER_FIELD]
 
     if response.get("access_token"):
         yield CredentialType.ACCESS_TOKEN, _access_token(base, event, target, now)
@@ -230,6 +253,29 @@ def scopes_of(entry: Mapping[str, Any]) -> List[str]:
     return target.lower().split() if isinstance(target, str) else []
 
 
+def _digest(secret: Any) -> str:
+    return hashlib.sha256(str(secret).encode()).hexdigest()[:32]
+
+
+def is_refused(entry: Mapping[str, Any], scopes: Iterable[str]) -> bool:
+    """Whether the provider refused this refresh token (its current secret) for ``scopes``: for
+    every scope, or for scopes all among those asked."""
+    asked, digest = {s.lower() for s in scopes}, _digest(entry.get("secret"))
+    for line in str(entry.get(REFUSED_FIELD) or "").splitlines():
+        refused, *refused_scopes = line.split() or [""]
+        if refused == digest and set(refused_scopes) <= asked:
+            return True
+    return False
+
+
+def with_refusal(entry: Mapping[str, Any], scopes: Iterable[str]) -> str:
+    """The refresh token's ``nbauth_refused`` value once its secret is refused for ``scopes``
+    (empty: for every scope); lines about earlier secrets go."""
+    digest = _digest(entry.get("secret"))
+    kept = [line for line in str(entry.get(REFUSED_FIELD) or "").splitlines() if line.split()[:1] == [digest]]
+    return "\n".join(kept + [" ".join([digest, *sorted({s.lower() for s in scopes})])])
+
+
 def expires_on(entry: Mapping[str, Any]) -> int:
     """An access token's expiry in epoch seconds (0, i.e. expired, when unreadable)."""
     try:
@@ -241,7 +287,7 @@ def expires_on(entry: Mapping[str, Any]) -> int:
 #: Fields of known sections that must be strings (or null) for the entry to be usable.
 _STRING_FIELDS = ("home_account_id", "environment", "realm", "client_id", "target", "secret", "credential_type",
                   "token_type", "family_id", "username", "local_account_id", "authority_type", "ext_cache_key",
-                  "user_assertion_hash", "key_id")
+                  "user_assertion_hash", "key_id", PROVIDER_FIELD, REFUSED_FIELD)
 #: Times (epoch seconds, MSAL writes them as strings), required or optional, by section.
 _TIME_FIELDS = {
     CredentialType.ACCESS_TOKEN: (("expires_on",), ("cached_at", "refresh_on", "extended_expires_on")),

@@ -12,8 +12,8 @@ from .._redact import RedactedDict
 from ..exceptions import ConfigurationError
 from ..protocol.lifecycle import TokenTimes
 from .index import Section, matches
-from .schema import (KNOWN_SECTIONS, AuthorityType, CredentialType, Entry, changed_entries,
-                     entries_from_event, entry_key)
+from .schema import (KNOWN_SECTIONS, PROVIDER_FIELD, REFUSED_FIELD, AuthorityType, CredentialType, Entry,
+                     changed_entries, entries_from_event, entry_key, provider_key, with_refusal)
 
 
 def _scope_list(target: Optional[Iterable[str]]) -> Tuple[str, ...]:
@@ -97,10 +97,23 @@ class TokenCache:
     def modify(self, credential_type: str, old_entry: Mapping[str, Any],
                new_key_value_pairs: Optional[Mapping[str, Any]] = None) -> None:
         """Update ``old_entry`` with ``new_key_value_pairs``, or remove it when they are None."""
-        key = entry_key(credential_type, old_entry)
         with self._editing():
             entry = dict(old_entry, **new_key_value_pairs) if new_key_value_pairs else None
-            self._put(credential_type, key, entry)
+            self._put(credential_type, self._key(credential_type, old_entry), entry)
+
+    def _key(self, credential_type: str, entry: Mapping[str, Any]) -> str:
+        """MSAL's key of ``entry``; for an entry of a provider whose MSAL key another provider's
+        entry holds (two providers on one host, same client id and subject), a key of its own,
+        so that neither overwrites the other."""
+        key = entry_key(credential_type, entry)
+        provider = entry.get(PROVIDER_FIELD)
+        if not provider:
+            return key
+        section, own = self._sections[credential_type], provider_key(key, provider)
+        held = section.get(key)
+        if section.get(own) is not None or (held is not None and held.get(PROVIDER_FIELD) not in (None, provider)):
+            return own
+        return key
 
     def _before_read(self) -> None:
         """Run before every read; subclasses extend it (e.g. to catch up with a file)."""
@@ -182,6 +195,17 @@ class TokenCache:
         self._check_type(rt_item, CredentialType.REFRESH_TOKEN)
         self.modify(CredentialType.REFRESH_TOKEN, rt_item,
                     {"secret": new_rt, "last_modification_time": str(self._now())})
+
+    def refuse_rt(self, rt_item: Mapping[str, Any], scopes: Iterable[str] = ()) -> None:
+        """Mark a refresh token the provider refused, for ``scopes`` (empty: for every scope), so
+        that no process sharing the cache sends it again (nbauth's addition); nothing changes
+        if the entry's secret was replaced meanwhile (e.g. another process rotated it)."""
+        self._check_type(rt_item, CredentialType.REFRESH_TOKEN)
+        with self._editing():
+            key = self._key(CredentialType.REFRESH_TOKEN, rt_item)
+            held = self._sections[CredentialType.REFRESH_TOKEN].get(key)
+            if held is not None and held.get("secret") == rt_item.get("secret"):
+                self._put(CredentialType.REFRESH_TOKEN, key, dict(held, **{REFUSED_FIELD: with_refusal(held, scopes)}))
 
     def remove_at(self, at_item: Mapping[str, Any]) -> None:
         self._check_type(at_item, CredentialType.ACCESS_TOKEN)

@@ -72,3 +72,15 @@ def check_id_token_claims(claims: Mapping[str, Any], *, issuer: str, client_id: 
     if nonce is not None:
         if not constant_time.equals(claims.get("nonce"), nonce):
             raise IdTokenError("the ID token's nonce does not match this sign-in's (a replayed or foreign token)")
+
+
+def check_same_account(claims: Mapping[str, Any], *, home_account_id: Optional[str],
+                       token_home_account_id: Optional[str], issuer: Optional[str] = None) -> None:
+    """OpenID Connect Core 12.2: raise IdTokenError unless the ID token of a refresh names the
+    account's subject (``token_home_account_id``, the account its response would be filed under:
+    Entra's ``uid.utid``, else ``sub``, equals the account's) and, when known, its ``issuer``."""
+    iss = claims.get("iss")
+    if issuer is not None and (not isinstance(iss, str) or iss.rstrip("/") != issuer.rstrip("/")):
+        raise IdTokenError(f"the refreshed ID token's issuer {iss!r} is not the account's ({issuer!r})")
+    if token_home_account_id != home_account_id:
+        raise IdTokenError("the refreshed ID token names another subject than the account's")
