@@ -63,7 +63,7 @@ TWO_READINGS = [
 
 @pytest.mark.parametrize("url, words", TWO_READINGS)
 def test_a_url_two_parsers_could_read_differently_is_refused_naming_the_problem(url, words):
-    with pytest.raises(AuthorityError, match=f"token_endpoint .*{words}"):
+    with pytest.raises(AuthorityError, match=f"token_endpoint.*{words}"):
         web_url(url, "token_endpoint")
 
 
