@@ -1,12 +1,10 @@
-"""No escape sequence from a provider or the cache reaches a terminal, and no token reaches argv.
+"""No escape sequence from a provider or the cache reaches a terminal.
 
 A user name like ``alice\\x1b[2J`` (clear the screen) or one with a right-to-left override comes
 out of every command cleaned; the device-code prompt is cleaned where it is written.
 """
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -14,7 +12,6 @@ from nbauth.cache import PersistedTokenCache
 from nbauth.ui import FlowState, Status
 from nbauth.ui.terminal import TerminalPresenter
 from nbauth.ui.text import printable
-from support.fake_http import FakeServer
 from test_cache_support import entra_event
 from test_cli_support import cache_path, ci_env, env, nbauth_command  # noqa: F401
 
@@ -76,32 +73,3 @@ def test_the_terminal_presenter_writes_provider_strings_cleaned():
     presenter.render(FlowState(status=Status.DENIED, detail="no\x1b]0;owned\x07", authority="https://idp.example"))
     assert_clean(out.getvalue())
     assert "open https://idp.example/device [2J and enter the code AB CD" in out.getvalue()
-
-
-# ---- no token on a command line -------------------------------------------------------------------------------
-@pytest.fixture
-def signed_in_cache(cache_path):
-    cache = PersistedTokenCache(cache_path)
-    cache.add(entra_event(uid="u1", scopes=("User.Read",)), now=None)
-    return cache
-
-
-def test_token_header_prints_the_authorization_header_line(signed_in_cache, ci_env):
-    run = nbauth_command("token", "--header", *ENTRA, "--scopes", "User.Read", env=ci_env)
-    assert (run.returncode, run.stderr) == (0, "")
-    assert run.stdout == "Authorization: Bearer at-u1-User.Read\n"
-
-
-def test_token_header_piped_to_curl_reaches_the_server_off_argv(signed_in_cache, ci_env):
-    curl = pytest.importorskip("shutil").which("curl")
-    if curl is None:
-        pytest.skip("no curl on this machine")
-    with FakeServer() as api:
-        api.route("GET", "/data", lambda request: (200, {}, {"authorization": request.headers.get("Authorization")}))
-        token = subprocess.Popen([sys.executable, "-m", "nbauth", "token", "--header", *ENTRA, "--scopes", "User.Read"],
-                                 env=ci_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        answer = subprocess.run([curl, "-sS", "--noproxy", "*", "-H", "@-", api.url + "/data"], stdin=token.stdout,
-                                capture_output=True, text=True, timeout=30)
-        token.stdout.close()
-        assert token.wait(timeout=30) == 0
-    assert json.loads(answer.stdout) == {"authorization": "Bearer at-u1-User.Read"}
