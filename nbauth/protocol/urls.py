@@ -105,10 +105,11 @@ def _netloc(host: str, port: Optional[int]) -> str:
 
 def _host_and_port(netloc: str, scheme: str, what: str, text: str) -> "tuple[str, Optional[int]]":
     if netloc.startswith("["):
-        end = netloc.find("]")
-        host, port_text = netloc[1:end].lower(), netloc[end + 1:]
-        if end < 0 or not _is_ipv6(host):
-            raise AuthorityError(f"{what}'s host is not a valid IPv6 address: {text!r}")
+        host, bracket, port_text = netloc[1:].lower().partition("]")
+        try:
+            ipaddress.IPv6Address(host if bracket else "")
+        except ValueError:
+            raise AuthorityError(f"{what}'s host is not a valid IPv6 address: {text!r}") from None
     else:
         host, colon, port_text = netloc.lower().partition(":")
         port_text = colon + port_text
@@ -137,10 +138,3 @@ def _check_name(host: str, what: str, text: str) -> None:
     elif len(host) > 253 or not all(_LABEL.match(label) for label in labels):
         raise AuthorityError(f"{what}'s host {host!r} is not a valid host name: {text!r}")
 
-
-def _is_ipv6(text: str) -> bool:
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
