@@ -12,15 +12,14 @@ Forms understood:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Protocol, Tuple
-from urllib.parse import SplitResult, urlsplit
+from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 
 from ._clock import Clock, system_clock
 from .exceptions import AuthorityError, DiscoveryError, TransportError
+from .protocol.urls import WebUrl, web_url
 from .transport import Transport
 
 logger = logging.getLogger("nbauth.authority")
@@ -36,34 +35,18 @@ ENTRA_MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for localhost and loopback IP addresses (127.0.0.0/8, ::1)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _safe_url(url: Any, what: str) -> WebUrl:
+    """``url`` read once (see ``protocol.urls``), if https or http on loopback; else AuthorityError."""
+    parsed = web_url(url, what)
+    if not parsed.is_safe:
+        raise AuthorityError(f"{what} must use https (http is allowed only on loopback): {url!r}")
+    return parsed
 
 
-def _split(url: str, what: str) -> SplitResult:
-    try:
-        return urlsplit(url)
-    except ValueError as error:  # e.g. an unclosed [IPv6] host
-        raise AuthorityError(f"{what} is not a valid URL ({error}): {url!r}") from None
-
-
-def check_endpoint_url(url: str, what: str) -> str:
-    """``url`` if it is https (or http on loopback); raises AuthorityError naming ``what``."""
-    if not isinstance(url, str):
-        raise AuthorityError(f"{what} must be a URL string, not {type(url).__name__}")
-    parts = _split(url, what)
-    if not parts.hostname:
-        raise AuthorityError(f"{what} is not an absolute URL: {url!r}")
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
-        return url
-    raise AuthorityError(f"{what} must use https (http is allowed only on loopback): {url!r}")
+def check_endpoint_url(url: Any, what: str) -> str:
+    """``url`` rebuilt from its one reading, if https (or http on loopback); raises
+    AuthorityError naming ``what`` and the problem."""
+    return _safe_url(url, what).url
 
 
 def entra_aliases(host: str) -> frozenset:
@@ -96,15 +79,13 @@ class Authority:
     def issuer_matches(self, issuer: str) -> bool:
         """OpenID Discovery 4.3: the issuer must be the authority (Entra: same cloud, any tenant
         form that the authority admits, since multi-tenant and domain authorities name a GUID)."""
-        if not isinstance(issuer, str):
+        try:
+            parts = web_url(issuer, "issuer")
+        except AuthorityError:
             return False
         if not self.is_entra:
-            return issuer.rstrip("/") == self.url
-        try:
-            parts = urlsplit(issuer)
-        except ValueError:
-            return False
-        if parts.scheme != "https" or parts.netloc.lower() not in entra_aliases(self.instance):
+            return parts.url.rstrip("/") == self.url
+        if parts.scheme != "https" or parts.netloc not in entra_aliases(self.instance):
             return False
         issuer_tenant = parts.path.strip("/").split("/")[0]
         return (issuer_tenant.lower() == self.tenant.lower() or issuer_tenant == "{tenantid}"
@@ -127,13 +108,10 @@ def parse_authority(authority: Optional[str] = None, *, oidc_authority: Optional
         raise AuthorityError("give either authority or oidc_authority, not both")
     raw = oidc_authority or authority or DEFAULT_AUTHORITY
     name = "oidc_authority" if oidc_authority else "authority"
-    if not isinstance(raw, str):
-        raise AuthorityError(f"{name} must be a URL string, not {type(raw).__name__}")
-    check_endpoint_url(raw, name)
-    parts = urlsplit(raw.strip())
-    if parts.query or parts.fragment:
+    parts = _safe_url(raw, name)
+    if "?" in raw or "#" in raw:
         raise AuthorityError(f"{name} must not have a query or fragment: {raw!r}")
-    host = parts.netloc.lower()
+    host = parts.netloc
     segments = [s for s in parts.path.split("/") if s]
     url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
     tenant = segments[0] if segments else ""
@@ -187,6 +165,7 @@ def parse_metadata(document: Any, authority: Authority) -> ProviderMetadata:
     issuer = document.get("issuer")
     if not isinstance(issuer, str) or not issuer:
         raise DiscoveryError("the OpenID configuration has no issuer", authority=authority.url)
+    _in_document(web_url, issuer, "issuer", authority)
     if not authority.issuer_matches(issuer):
         raise DiscoveryError(f"the OpenID configuration's issuer {issuer!r} does not match the authority",
                              authority=authority.url)
@@ -197,11 +176,16 @@ def parse_metadata(document: Any, authority: Authority) -> ProviderMetadata:
         value = document.get(name)
         if value is None:
             continue
-        try:
-            endpoints[name] = check_endpoint_url(value, name)
-        except AuthorityError as exc:
-            raise DiscoveryError(f"the OpenID configuration's {exc}", authority=authority.url) from None
+        endpoints[name] = _in_document(_safe_url, value, name, authority).url
     return ProviderMetadata(issuer=issuer, raw=dict(document), **endpoints)
+
+
+def _in_document(rule: Callable[[Any, str], WebUrl], value: Any, name: str, authority: Authority) -> WebUrl:
+    """``rule(value, name)``, its AuthorityError becoming the DiscoveryError that names the field."""
+    try:
+        return rule(value, name)
+    except AuthorityError as exc:
+        raise DiscoveryError(f"the OpenID configuration's {exc}", authority=authority.url) from None
 
 
 class MetadataStore(Protocol):

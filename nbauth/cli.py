@@ -1,12 +1,15 @@
 """The ``nbauth`` command: sign in once in a terminal, then print tokens for scripts and curl.
 
     nbauth login --client-id ID --oidc-authority https://idp.example --scopes api:read
-    curl -H "Authorization: Bearer $(nbauth token)" https://api.example/data
+    nbauth token --header | curl -H @- https://api.example/data
 
 It uses the per-user token cache notebooks use, and the same presentation rules: a device code
 on the terminal (stderr) when a person is there; in CI or with no terminal, a message and exit
-status 3 at once, never a wait. Only the token goes to stdout. Modules are imported by the
-command that needs them, so ``nbauth token`` on a cache hit loads little.
+status 3 at once, never a wait. Only the token goes to stdout (``--header``: as the header line
+``curl -H @-`` reads, so the token never is a process argument ``ps`` shows). Every other string
+from the provider or the cache is printed through ``printable``, so none carries an escape
+sequence to the terminal. Modules are imported by the command that needs them, so ``nbauth
+token`` on a cache hit loads little.
 """
 from __future__ import annotations
 
@@ -14,15 +17,17 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence
 
 from ._version import __version__
-from .exceptions import ConfigurationError, FlowError, InteractionUnavailable, NbauthError, OAuthError
+from .exceptions import ConfigurationError, FlowError, InteractionUnavailable, NbauthError, OAuthError, ProtocolError
 from .integrations import cli_settings
 from .integrations.cli_settings import Settings
+from .ui.text import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_PERSON, EXIT_NOT_SIGNED_IN, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -41,6 +46,8 @@ exit status:
 """
 #: Provider errors that end a device-code sign-in the person started.
 _SIGN_IN_ENDED = frozenset({"access_denied", "authorization_declined", "expired_token", "bad_verification_code"})
+#: What an HTTP header line can carry (RFC 6750's b64token is a subset): no space, control or newline.
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]+")
 
 
 # ---- commands --------------------------------------------------------------------------------
@@ -65,8 +72,10 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings, path = _settings(args)
     source = token_source(_sign_in(settings, path), timeout=None)
-    token = source(settings.scopes, force_refresh=args.force_refresh)
-    sys.stdout.write(token.access_token + "\n")
+    token = source(settings.scopes, force_refresh=args.force_refresh).access_token
+    if args.header and not _HEADER_VALUE.fullmatch(token):
+        raise ProtocolError("the access token has characters an HTTP header cannot carry")
+    sys.stdout.write(f"Authorization: Bearer {token}\n" if args.header else token + "\n")
     sys.stdout.flush()
     return EXIT_OK
 
@@ -76,9 +85,9 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     settings, path = _settings(args)
     accounts = _app(settings, path).get_accounts(username=args.username)
     if args.json:
-        print(json.dumps(accounts, indent=2))
+        print(json.dumps(accounts, indent=2))  # ASCII: JSON escapes every control and bidi character
     else:
-        for account in accounts:
+        for account in _printable_values(accounts):
             print("\t".join(account.get(k) or "-" for k in ("username", "environment", "home_account_id")))
     return EXIT_OK
 
@@ -114,7 +123,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
     path = _cache_path(args)
     status = cache_status.describe(path, cli_settings.load(cli_settings.settings_path(path)), time.time())
-    print(json.dumps(status, indent=2) if args.json else cache_status.as_text(status))
+    print(json.dumps(status, indent=2) if args.json else cache_status.as_text(_printable_values(status)))
     return EXIT_OK
 
 
@@ -156,7 +165,18 @@ def _sign_in(settings: Settings, path: Path) -> Any:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(printable(message), file=sys.stderr, flush=True)
+
+
+def _printable_values(value: Any) -> Any:
+    """A JSON-like ``value`` with each string made ``printable``, for a person's terminal."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {key: _printable_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable_values(item) for item in value]
+    return value
 
 
 def exit_status(error: BaseException) -> int:
@@ -205,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("login", cmd_login, [sign_in], "sign in (a device code on this terminal) and save the settings")
     token = command("token", cmd_token, [sign_in], "print an access token on stdout, and nothing else")
     token.add_argument("--force-refresh", action="store_true", help="get a new token even if the cached one is fresh")
+    token.add_argument("--header", action="store_true",
+                       help="print it as the line 'Authorization: Bearer TOKEN', for: nbauth token --header | curl -H @- URL")
     command("accounts", cmd_accounts, [sign_in, as_json], "list the signed-in accounts")
     logout = command("logout", cmd_logout, [sign_in], "sign out: revoke the refresh token and forget the account")
     logout.add_argument("--all", action="store_true", help="sign out every account of this application")
@@ -215,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the ``nbauth`` command; returns its exit status."""
     args = build_parser().parse_args(argv)
-    warnings.formatwarning = lambda message, category, *rest, **kw: f"nbauth: warning: {message}\n"
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"nbauth: warning: {printable(str(message))}\n"
     try:
         return args.run(args)
     except KeyboardInterrupt as error:

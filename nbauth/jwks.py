@@ -26,7 +26,7 @@ _SIGNATURE_ONLY = {"verify_signature": True, "verify_exp": False, "verify_nbf": 
 
 def _fetch_keys(jwks_uri: str, transport: Transport) -> List[dict]:
     try:
-        check_endpoint_url(jwks_uri, "jwks_uri")
+        jwks_uri = check_endpoint_url(jwks_uri, "jwks_uri")  # the one reading is the one requested
     except AuthorityError as exc:
         raise ProtocolError(str(exc)) from None
     response = transport.get(jwks_uri)

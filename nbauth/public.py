@@ -217,9 +217,11 @@ def _launch_browser(url: str, open_browser: Optional[Callable[[str], Any]],
     for a person whose browser is elsewhere."""
     import webbrowser  # only interactive sign-in needs it
 
+    from .ui.text import printable
+
     if on_before_launching_ui is not None:
         on_before_launching_ui(ui="browser")
-    print(f"To sign in, open this link in a browser (one may have opened already):\n{url}", flush=True)
+    print(f"To sign in, open this link in a browser (one may have opened already):\n{printable(url)}", flush=True)
     try:
         (open_browser or webbrowser.open)(url)
     except webbrowser.Error as exc:

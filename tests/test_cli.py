@@ -1,6 +1,8 @@
 """The nbauth command run as real processes with nobody there (CI), on a cache shared with the library."""
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,6 +47,29 @@ def test_token_from_environment_settings_is_the_librarys_cached_token(idp, ci_en
     assert (run.returncode, run.stdout, run.stderr) == (0, cached + "\n", "")
     assert verified_claims(idp, cached)["iss"] == idp.issuer
     assert idp.token_log() == []
+
+
+def test_token_header_prints_the_authorization_header_line(idp, ci_env, library_sign_in):
+    app, account = library_sign_in()
+    cached = app.acquire_token_silent(["api:read"], account)["access_token"]
+    run = nbauth_command("token", "--header", env=settings_env(ci_env, idp))
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"Authorization: Bearer {cached}\n", "")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="no curl on this machine")
+def test_token_header_piped_to_curl_keeps_the_token_off_every_command_line(idp, ci_env, library_sign_in, fake_server):
+    app, account = library_sign_in()
+    cached = app.acquire_token_silent(["api:read"], account)["access_token"]
+    fake_server.route("GET", "/data", lambda request: (200, {}, {"authorization": request.headers.get("Authorization")}))
+    token = subprocess.Popen([sys.executable, "-m", "nbauth", "token", "--header"], env=settings_env(ci_env, idp),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    try:
+        answer = run_process(["curl", "-sS", "--noproxy", "*", "-H", "@-", fake_server.url + "/data"], ci_env,
+                             stdin=token.stdout)
+    finally:
+        token.stdout.close()
+        assert token.wait(timeout=30) == 0
+    assert json.loads(answer.stdout) == {"authorization": f"Bearer {cached}"}
 
 
 def test_force_refresh_prints_a_new_token_from_the_provider(idp, ci_env, library_sign_in):

@@ -36,9 +36,9 @@ def ci_env(env):
     return dict(env, CI="true")
 
 
-def run_process(argv, env, timeout=30):
-    """Run ``argv`` with no stdin (nobody to type), its output captured as text."""
-    return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+def run_process(argv, env, timeout=30, stdin=subprocess.DEVNULL):
+    """Run ``argv`` with no stdin (nobody to type) unless given, its output captured as text."""
+    return subprocess.run(argv, env=env, stdin=stdin, capture_output=True, text=True, timeout=timeout)
 
 
 def nbauth_command(*args, env, timeout=30):

@@ -9,8 +9,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from ..exceptions import OAuthError, ProtocolError
+from ..exceptions import AuthorityError, OAuthError, ProtocolError
 from .oauth2 import as_seconds
+from .urls import web_url
 
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2
 DEFAULT_EXPIRES_IN = 1800  # what MSAL assumes when a provider omits it
@@ -75,8 +76,9 @@ def default_message(verification_uri: str, user_code: str) -> str:
 def parse_device_authorization(body: Mapping[str, Any], now: float) -> dict:
     """MSAL's flow fields from a device authorization response (RFC 8628 section 3.2).
 
-    ``verification_url`` (Entra v1, Google) is accepted for ``verification_uri``; ``interval``
-    and ``expires_in`` become ints (defaults 5 and 1800) and ``expires_at`` is added.
+    ``verification_url`` (Entra v1, Google) is accepted for ``verification_uri``; the links must
+    have one reading (``urls.web_url``) and are kept as rebuilt from it; ``interval`` and
+    ``expires_in`` become ints (defaults 5 and 1800) and ``expires_at`` is added.
     """
     flow = dict(body)
     for name in ("device_code", "user_code"):
@@ -85,10 +87,20 @@ def parse_device_authorization(body: Mapping[str, Any], now: float) -> dict:
     uri = flow.get("verification_uri") or flow.get("verification_url")
     if not isinstance(uri, str) or not uri:
         raise ProtocolError("the device authorization response has no verification_uri")
-    flow["verification_uri"] = uri
+    flow["verification_uri"] = uri = _link(uri, "verification_uri")
+    if flow.get("verification_uri_complete") is not None:
+        flow["verification_uri_complete"] = _link(flow["verification_uri_complete"], "verification_uri_complete")
     flow["interval"] = max(1, as_seconds(flow.get("interval", DEFAULT_INTERVAL), "interval"))
     flow["expires_in"] = as_seconds(flow.get("expires_in", DEFAULT_EXPIRES_IN), "expires_in")
     flow["expires_at"] = now + flow["expires_in"]
     if not isinstance(flow.get("message"), str) or not flow["message"]:
         flow["message"] = default_message(uri, flow["user_code"])
     return flow
+
+
+def _link(value: Any, name: str) -> str:
+    """A verification link read once, or the ProtocolError naming what is wrong with it."""
+    try:
+        return web_url(value, name).url
+    except AuthorityError as error:
+        raise ProtocolError(f"the device authorization response's {error}") from None

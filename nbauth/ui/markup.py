@@ -26,10 +26,11 @@ CODE_STYLE = ("font-family: var(--jp-code-font-family, monospace); font-size: 1.
 
 def link(url: str) -> str:
     """An anchor opening ``url`` in a new tab, or the address as inert text when it is not safe."""
-    if safe_url(url):
-        return (f'<a class="nbauth-link" href="{escape(url, quote=True)}" target="_blank" '
+    safe = safe_url(url)
+    if safe:
+        return (f'<a class="nbauth-link" href="{escape(safe, quote=True)}" target="_blank" '
                 f'rel="noopener noreferrer" style="color: var(--jp-content-link-color, #1a73e8); '
-                f'text-decoration: underline">{escape(url)}</a>')
+                f'text-decoration: underline">{escape(safe)}</a>')
     return f'<code class="nbauth-unsafe-link">{escape(url)}</code>'
 
 

@@ -1,4 +1,7 @@
-"""The terminal presenter: the link and code on stderr, then one status line kept up to date."""
+"""The terminal presenter: the link and code on stderr, then one status line kept up to date.
+
+Every line goes through ``text.printable`` as it is written, so a provider string cannot move
+the cursor or reorder the text, however the state was made."""
 from __future__ import annotations
 
 import sys
@@ -8,7 +11,7 @@ from typing import Any, Optional, TextIO
 from .._clock import Clock, system_clock
 from .base import Presenter
 from .detect import isatty
-from .text import FlowState, Status, instruction, status_line
+from .text import FlowState, Status, instruction, printable, status_line
 
 _CLEAR_LINE = "\r\x1b[K"
 
@@ -33,7 +36,7 @@ class TerminalPresenter(Presenter):
         with self._lock:
             previous, self._state = self._state, state
             if state.status is Status.WAITING and (previous is None or previous.user_code != state.user_code):
-                self._write(("\n" if self.in_place and previous else "") + instruction(state) + "\n")
+                self._write(("\n" if self.in_place and previous else "") + printable(instruction(state)) + "\n")
             self._draw()
             if state.status is not Status.WAITING:
                 self._write("\n" if self.in_place else "")
@@ -46,7 +49,7 @@ class TerminalPresenter(Presenter):
                                  name="nbauth-terminal-countdown", daemon=True).start()
 
     def _draw(self) -> None:
-        line = status_line(self._state, self.clock())
+        line = printable(status_line(self._state, self.clock()))
         self._write(_CLEAR_LINE + line if self.in_place else line + "\n")
 
     def _write(self, text: str) -> None:

@@ -1,7 +1,8 @@
 """Sign-in state and the words that describe it, shared by every presenter (pure: ``now`` is passed in).
 
 Provider strings (links, codes, error descriptions) are cleaned of control characters here, so a
-terminal never receives an escape sequence from a provider; HTML escaping is ``markup``'s job.
+terminal never receives an escape sequence from a provider; ``printable`` is the one rule for every
+string nbauth writes to a terminal. HTML escaping is ``markup``'s job.
 """
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import time
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Mapping, Optional
-from urllib.parse import urlsplit
 
-from ..authority import is_loopback_host
+from ..exceptions import AuthorityError
+from ..protocol.urls import web_url
 
 #: Provider strings longer than this are cut (a description is a sentence, not a page).
 MAX_PROVIDER_TEXT = 300
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
+#: C0 and C1 controls and DEL (escape sequences, cursor moves), zero-width and bidi marks,
+#: embeddings, overrides and isolates (text that reads in another order than it is stored).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 
 
 class Status(str, Enum):
@@ -69,28 +72,27 @@ class FlowState:
         return FlowState(status=status, detail=clean(detail), authority=self.authority)
 
 
+def printable(text: str) -> str:
+    """``text`` fit for a terminal: each run of control or bidi characters becomes one space."""
+    return _CONTROL.sub(" ", text)
+
+
 def clean(text: Any) -> str:
-    """A provider string made safe to print: no control or bidi characters, bounded length."""
+    """A provider string made safe to print: ``printable``, trimmed, of bounded length."""
     if text is None:
         return ""
-    text = _CONTROL.sub(" ", str(text)).strip()
+    text = printable(str(text)).strip()
     return text if len(text) <= MAX_PROVIDER_TEXT else text[:MAX_PROVIDER_TEXT - 1] + "\u2026"
 
 
 def safe_url(url: str) -> Optional[str]:
-    """``url`` when it may be offered as a link: https, or http on a loopback host; else None."""
-    if not url or any(ch.isspace() for ch in url):
-        return None
+    """``url`` as read once (see ``protocol.urls``) when it may be offered as a link: https, or
+    http on a loopback host; else None."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
+        parsed = web_url(url, "link")
+    except AuthorityError:
         return None
-    if not host:
-        return None
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
-        return url
-    return None
+    return parsed.url if parsed.is_safe else None
 
 
 def verification_link(state: FlowState) -> str:
