@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Tuple
 
-from ._redact import RedactedDict
+from ._redact import RedactedDict, Secret
 from .protocol.lifecycle import RenewalWindow, TokenState, TokenTimes
 
 TOKEN_SOURCE_CACHE = "cache"
@@ -36,7 +36,7 @@ def best_access_token(tokens: Iterable[Timed], now: float, *, ahead: bool = Fals
 
 def cached_result(entry: dict, times: TokenTimes, now: float) -> RedactedDict:
     """MSAL's result for an access token served from the cache."""
-    result = RedactedDict(access_token=entry["secret"], token_type=entry.get("token_type") or "Bearer",
+    result = RedactedDict(access_token=Secret(entry["secret"]), token_type=entry.get("token_type") or "Bearer",
                           expires_in=int(times.expires_on - now), scope=entry.get("target", ""),
                           token_source=TOKEN_SOURCE_CACHE)
     if times.refresh_on is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, Iterable, List,
 
 from . import token_endpoint
 from ._clock import Clock, system_clock
-from ._redact import RedactedDict
+from ._redact import RedactedDict, conceal_tokens
 from .app_options import check_exclude_scopes, refuse_unsupported
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
 from .account_entries import accounts_in, provider_query, refused_scopes, remove_account_entries
@@ -214,6 +214,7 @@ class ClientApplication:
     @staticmethod
     def _result(response: dict, claims: Optional[dict], granted: List[str], now: float) -> RedactedDict:
         result = RedactedDict(response)
+        conceal_tokens(result)
         if "refresh_in" in result:
             result["refresh_on"] = int(now + result.pop("refresh_in"))
         result["scope"] = " ".join(granted)

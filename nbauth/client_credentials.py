@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 from urllib.parse import quote
 
 from . import assertion as certs
+from ._redact import Secret
 from ._clock import Clock, system_clock
 from .exceptions import ConfigurationError
 
@@ -49,7 +50,7 @@ class ClientSecretBasic:
     def __init__(self, client_id: str, client_secret: str):
         self.client_id = client_id
         pair = f"{quote(client_id, safe='')}:{quote(client_secret, safe='')}"
-        self._authorization = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+        self._authorization = Secret("Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii"))
 
     def __repr__(self) -> str:
         return f"ClientSecretBasic(client_id={self.client_id!r}, client_secret=<redacted>)"
@@ -65,7 +66,7 @@ class ClientSecretPost:
 
     def __init__(self, client_id: str, client_secret: str):
         self.client_id = client_id
-        self._secret = client_secret
+        self._secret = Secret(client_secret)
 
     def __repr__(self) -> str:
         return f"ClientSecretPost(client_id={self.client_id!r}, client_secret=<redacted>)"
@@ -99,7 +100,7 @@ def _assertion_text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         got = "an empty string" if isinstance(value, str) else type(value).__name__
         raise ConfigurationError(f"client_credential's client_assertion must give a non-empty string, not {got}")
-    return value.strip()
+    return Secret(value.strip())
 
 
 def parse_client_credential(credential: Union[str, Mapping[str, Any]], client_id: str, *, adfs: bool = False,

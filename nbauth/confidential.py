@@ -13,7 +13,7 @@ import hashlib
 import logging
 from typing import Any, Callable, List, Optional
 
-from ._redact import RedactedDict
+from ._redact import RedactedDict, conceal
 from .client_app import _REFRESH_FAILURES, errors_as_results
 from .auth_code_flow import AuthCodeFlows
 from .cached_tokens import Cached
@@ -57,7 +57,8 @@ class ConfidentialClientApplication(AuthCodeFlows):
         if client_credential is None:
             raise ConfigurationError("a ConfidentialClientApplication needs a client_credential; "
                                      "use PublicClientApplication for an app without one")
-        super().__init__(client_id, client_credential, **kwargs)
+        # Concealed: its repr is masked wherever the application is shown (vars(app), tracebacks).
+        super().__init__(client_id, conceal(client_credential), **kwargs)
 
     def _make_client_auth(self, client_credential: Any) -> ClientAuth:
         return parse_client_credential(client_credential, self.client_id, adfs=self.authority.kind == "adfs",

@@ -153,7 +153,8 @@ class PublicClientApplication(AuthCodeFlows):
         **kwargs: Any,
     ) -> RedactedDict:
         """Sign in through a browser: open the provider's page, wait for its redirect to a
-        listener on 127.0.0.1, then redeem the code (PKCE S256; ``state`` and ``nonce`` checked).
+        listener on loopback (127.0.0.1, and ::1 for localhost), then redeem the code (PKCE S256;
+        ``state`` and ``nonce`` checked).
 
         ``timeout`` (seconds, None: no limit) bounds the wait. The link is also printed, for a
         browser elsewhere. nbauth additions: ``redirect_uri`` (a loopback URI registered for the

@@ -6,6 +6,10 @@ from typing import Any, Mapping, Optional, Protocol
 
 from .. import _json as strict_json
 
+#: The longest answer nbauth reads (token, device, discovery, JWKS, revocation): far more than any
+#: real one, so a runaway or hostile server cannot fill memory or the cache.
+MAX_BODY_BYTES = 1 << 20
+
 
 class HttpClient(Protocol):
     """MSAL's injectable ``http_client`` shape; a ``requests.Session`` satisfies it."""

@@ -9,14 +9,15 @@ from typing import Any, Callable, Mapping, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 from .._version import __version__
-from ..exceptions import TransportError
-from .base import HttpClient, HttpResponse
+from ..exceptions import ProtocolError, TransportError
+from .base import MAX_BODY_BYTES, HttpClient, HttpResponse
 from .retry import RetryPolicy, parse_retry_after
 
 logger = logging.getLogger("nbauth.http")
 
 Timeout = Union[float, Tuple[float, float]]
 DEFAULT_TIMEOUT: Tuple[float, float] = (10.0, 30.0)
+_CHUNK = 64 * 1024
 
 
 def _user_agent() -> str:
@@ -126,9 +127,12 @@ class Transport:
         kwargs: dict = {"headers": dict(headers or {}), "timeout": self.timeout, "allow_redirects": False}
         if method == "POST":
             kwargs.update(data=data)
+        streaming = isinstance(self.client, requests.Session)  # MSAL's http_client may not take stream=
+        if streaming:
+            kwargs.update(stream=True)
         try:
             raw = getattr(self.client, method.lower())(url, **kwargs)
-            text = raw.text  # an injected client may read the body only now
+            text = _read_text(raw, url) if streaming else _checked_text(raw.text, url)
         except (requests.exceptions.RequestException, OSError) as exc:
             error = TransportError(f"{method} {_safe_url(url)}: {_describe(exc)}", url=_safe_url(url))
             error.never_sent = _never_sent(exc)  # type: ignore[attr-defined]
@@ -140,6 +144,39 @@ class Transport:
         """Close the session nbauth made (an injected client is left to its owner)."""
         if self._own_client and self._client is not None:
             self._client.close()
+
+
+def _too_long(url: str) -> ProtocolError:
+    return ProtocolError(f"the answer from {_safe_url(url)} is longer than {MAX_BODY_BYTES >> 20} MiB; "
+                         "it was not read")
+
+
+def _read_text(raw: Any, url: str) -> str:
+    """A streamed ``requests`` response's body as text, read (and decompressed) up to the cap:
+    a longer one, or one declared longer, is a ProtocolError, and never held whole."""
+    try:
+        declared = raw.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise _too_long(url)
+        body = bytearray()
+        for chunk in raw.iter_content(_CHUNK):
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise _too_long(url)
+    finally:
+        raw.close()  # an unread rest is dropped with the connection
+    try:
+        return body.decode(raw.encoding or "utf-8", errors="replace")  # as requests' .text does
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
+def _checked_text(text: str, url: str) -> str:
+    """An injected client's body, which it read whole: refused past the cap (counted in characters,
+    each at least one byte), so it goes no further (not parsed, not cached)."""
+    if len(text) > MAX_BODY_BYTES:
+        raise _too_long(url)
+    return text
 
 
 def _safe_url(url: str) -> str:

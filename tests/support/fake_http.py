@@ -11,7 +11,7 @@ dropped connections, outages (stop the server)::
         server.wait_for_requests(2, path="/token")
 
 A response is ``(status, headers, body)``; a ``dict``/``list`` body is sent as JSON, ``str`` as
-UTF-8 text. :data:`DROP` as a response (or raising :class:`DropConnection` in a handler) closes
+UTF-8 text, an iterator of ``bytes`` as it is made (chunked, unless the headers give a length). :data:`DROP` as a response (or raising :class:`DropConnection` in a handler) closes
 the connection without answering.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, Iterator, Union
 from urllib.parse import parse_qsl, urlsplit
 
 from requests.structures import CaseInsensitiveDict
@@ -270,6 +270,9 @@ class FakeServer:
 
     @staticmethod
     def _write(handler: _RequestHandler, request: FakeRequest, status: int, headers, body) -> None:
+        if isinstance(body, Iterator):
+            FakeServer._stream(handler, status, headers, body)
+            return
         data, content_type = _encode(body)
         handler.send_response(status)
         headers = CaseInsensitiveDict(headers or {})
@@ -281,6 +284,26 @@ class FakeServer:
         handler.end_headers()
         if request.method != "HEAD":
             handler.wfile.write(data)
+
+    @staticmethod
+    def _stream(handler: _RequestHandler, status: int, headers, chunks: Iterator[bytes]) -> None:
+        """Send ``chunks`` as they are made, then close: chunked unless ``headers`` give a length."""
+        handler.close_connection = True
+        headers = CaseInsensitiveDict(headers or {})
+        chunked = "Content-Length" not in headers
+        if chunked:
+            headers["Transfer-Encoding"] = "chunked"
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, str(value))
+        handler.end_headers()
+        try:
+            for chunk in chunks:
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            if chunked:
+                handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client hung up, as one refusing a long answer does
 
     # ---- what happened ----------------------------------------------------------------------------
     @property
