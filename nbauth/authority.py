@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 
 from ._clock import Clock, system_clock
-from .exceptions import AuthorityError, DiscoveryError, TransportError
+from .exceptions import AuthorityError, DiscoveryError, ProtocolError, TransportError
 from .protocol.urls import WebUrl, web_url
 from .transport import Transport
 
@@ -254,7 +254,7 @@ def fetch_document(authority: Authority, transport: Transport) -> Any:
     """GET the authority's OpenID configuration as parsed JSON (unchecked; see parse_metadata)."""
     try:
         response = transport.get(authority.discovery_url)
-    except TransportError as exc:
+    except (TransportError, ProtocolError) as exc:  # ProtocolError: an answer over the size cap
         raise DiscoveryError(f"could not fetch the OpenID configuration: {exc}", authority=authority.url) from None
     if response.status_code != 200:
         raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} answered "

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from fake_provider import MOUNT, FakeProvider
-from nbauth.exceptions import ProtocolError
+from nbauth.exceptions import DiscoveryError, ProtocolError
 from nbauth.revocation import revoke_refresh_tokens
 from nbauth.transport import Transport
 
@@ -59,13 +59,13 @@ def tokens(provider) -> dict:
             "scope": provider.scope, "id_token": provider.sign(provider.claims())}
 
 
-def refused_within_bounds(body: LongJson, call, endpoint: str):
-    """Run ``call``, which must raise ProtocolError naming ``endpoint`` and the cap, quickly and
+def refused_within_bounds(body: LongJson, call, endpoint: str, expected=ProtocolError):
+    """Run ``call``, which must raise ``expected`` naming ``endpoint`` and the cap, quickly and
     with memory and the bytes sent bounded."""
     tracemalloc.start()
     started = time.monotonic()
     try:
-        with pytest.raises(ProtocolError) as raised:
+        with pytest.raises(expected) as raised:
             call()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
@@ -107,7 +107,7 @@ def test_a_long_discovery_document_is_refused_and_not_kept(provider, fake_server
     fake_server.route("GET", DISCOVERY, body.answer)
     app = provider.app()
     refused_within_bounds(body, lambda: app.acquire_token_by_refresh_token("rt-0", ["api:read"]),
-                          provider.base + "/.well-known/openid-configuration")
+                          provider.base + "/.well-known/openid-configuration", DiscoveryError)
     fake_server.route("GET", DISCOVERY, lambda r: (200, {}, provider.metadata()))
     assert app.acquire_token_by_refresh_token("rt-0", ["api:read"])["access_token"]
     assert len(fake_server.requests_to(DISCOVERY)) == 2  # the long one was not remembered
