@@ -50,7 +50,7 @@ class Folder:
     """The folder at ``path``, named in messages as ``label`` (e.g. "the token cache folder")."""
 
     def __init__(self, path: Path, label: str = "the folder") -> None:
-        self.path = Path(path)
+        self.path = Path(os.path.abspath(path))  # "cache.json" has the folder "", which cannot be opened
         self.label = label
 
     def __repr__(self) -> str:
