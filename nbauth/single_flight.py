@@ -5,12 +5,15 @@
 
 ``RefreshLocks``: what a refresh token is redeemed under, one lock per account, since a provider
 that rotates refresh tokens accepts each only once (reusing one revokes the whole grant). Within
-the process it is a thread lock; for a ``PersistedTokenCache`` it is also an ``flock`` on a lock
-file beside the cache file, so every kernel and script of the user redeems each refresh token
-once, and one that waited finds the token the other wrote. The cache's own lock guards only its
+the process it is a thread lock; for a ``PersistedTokenCache`` it is also a record lock on a lock
+file beside the cache file (see ``cache.lock``), so every kernel and script of the user redeems
+each refresh token once, and one that waited finds the token the other wrote. The cache's own lock guards only its
 file reads and writes; this one is held across the network call, and only by refreshes. Waits are
 bounded: a holder that hangs delays the others by at most the timeout, after which they go ahead
-(and say so in the log).
+(and say so in the log). A lock file owned by another user is not used: the refresh goes ahead
+under the thread lock only (and says so in the log).
+
+A child forked while threads of its parent held these locks or led flights starts with none.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Sequence, TypeVar
 
+from ._fork import reset_in_child
+from .cache.folder import Refused
 from .cache.lock import FileLock, LockTimeout
 from .cache.persistence import PersistedTokenCache
 
@@ -30,7 +35,7 @@ logger = logging.getLogger("nbauth")
 
 T = TypeVar("T")
 #: How long a caller waits for a flight before doing the work itself (a leader that hangs past its
-#: own network and lock timeouts, or one that was running in the parent of a forked process).
+#: own network and lock timeouts).
 FOLLOWER_TIMEOUT = 120.0
 _ABANDONED = object()  # a flight whose leader was interrupted (e.g. Ctrl-C): its followers try again
 
@@ -39,9 +44,14 @@ class SingleFlight:
     """A registry of the calls in flight, by key."""
 
     def __init__(self, follower_timeout: float = FOLLOWER_TIMEOUT) -> None:
+        self._follower_timeout = follower_timeout
+        self._after_fork()
+        reset_in_child(self, SingleFlight._after_fork)
+
+    def _after_fork(self) -> None:
+        """No flight: in a forked child, their leaders (threads of the parent) never land."""
         self._lock = threading.Lock()
         self._flights: Dict[Hashable, Future] = {}
-        self._follower_timeout = follower_timeout
 
     def run(self, key: Hashable, work: Callable[[], T]) -> T:
         """``work()``, unless a call with ``key`` is in flight: then that call's outcome (after
@@ -84,7 +94,14 @@ class RefreshLocks:
     cache is a ``PersistedTokenCache``: ``<cache file>.refresh-<hash of the account>.lock``)."""
 
     def __init__(self, cache: Any) -> None:
-        self._folder_file: Optional[Path] = cache.path if isinstance(cache, PersistedTokenCache) else None
+        persisted = isinstance(cache, PersistedTokenCache)
+        self._folder_file: Optional[Path] = cache.path if persisted else None
+        self._folder = cache.folder if persisted else None
+        self._after_fork()
+        reset_in_child(self, RefreshLocks._after_fork)
+
+    def _after_fork(self) -> None:
+        """No thread lock held: in a forked child, their holders (threads of the parent) are gone."""
         self._lock = threading.Lock()
         self._thread_locks: Dict[str, threading.Lock] = {}
 
@@ -111,9 +128,11 @@ class RefreshLocks:
             if self._folder_file is not None:
                 path = self._folder_file.with_name(f"{self._folder_file.name}.refresh-{name}.lock")
                 try:
-                    stack.enter_context(FileLock(path).hold(timeout))
+                    stack.enter_context(FileLock(path, self._folder, "the refresh lock file").hold(timeout))
                 except LockTimeout as error:
                     logger.warning("the refresh lock %s; refreshing anyway", error)
+                except Refused as refused:
+                    logger.warning("%s; refreshing without it", refused)
                 except OSError as error:
                     logger.warning("cannot take the refresh lock %s (%s); refreshing anyway", path, error.strerror)
             yield

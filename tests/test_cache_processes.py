@@ -125,7 +125,7 @@ def half_write(fd, data):
 patches = {
     "mid-data": ("write", half_write),
     "before-replace": ("fsync", lambda fd: (real_fsync(fd), pause())[0]),
-    "after-replace": ("replace", lambda a, b: (real_replace(a, b), pause())[0]),
+    "after-replace": ("replace", lambda *a, **kw: (real_replace(*a, **kw), pause())[0]),
 }
 name, patch = patches[where]
 setattr(os, name, patch)

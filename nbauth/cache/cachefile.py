@@ -1,20 +1,25 @@
 """The cache file on disk: refusing unsafe files, atomic replacement, moving damage aside.
 
-Only the owner may read or write it (0600, its folder 0700 when nbauth creates it). Writes go
-to a temporary file in the same folder, are flushed to disk, then renamed over the cache in one
-step, so a reader (or a process killed mid-write) sees the old file or the new one, never a
-mix. The caller holds the lock around ``write`` and ``move_aside``; ``read`` needs no lock.
+Only the owner may read or write it (0600, in a folder only the user controls: see ``folder``);
+it is opened relative to the folder's checked descriptor, never through a symbolic link. Writes
+go to a temporary file in the same folder, are flushed to disk, then renamed over the cache in
+one step, so a reader (or a process killed mid-write) sees the old file or the new one, never a
+mix. The caller holds the lock around ``write``, ``remove_leftovers`` and ``move_aside``;
+``read`` needs no lock.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import secrets
 import stat
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
+
+from .folder import Folder, foreign, narrow
 
 #: What identifies one version of the file: (device, inode, size, mtime in ns).
 Signature = Tuple[int, int, int, int]
@@ -45,14 +50,21 @@ def _signature(info: os.stat_result) -> Signature:
 
 
 class CacheFile:
-    """Reads, writes and quarantines the file at ``path``."""
+    """Reads, writes and quarantines the file at ``path``, inside ``folder`` (by default its
+    parent) and always relative to the folder's checked descriptor."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, folder: Optional[Folder] = None) -> None:
         self.path = Path(path)
-        self._temp_prefix = f".{self.path.name}."
+        self.folder = folder or Folder(self.path.parent)
+        self._name = self.path.name
+        self._temp_prefix = f".{self._name}."
 
     def signature(self) -> Optional[Signature]:
-        """The current version's signature (None if there is none to see), without following links."""
+        """The current version's signature (None if there is none to see), without following links.
+
+        Only a change detector (one stat, as cheap as a cache hit needs): what is read is then
+        opened through the checked folder.
+        """
         try:
             return _signature(os.stat(self.path, follow_symlinks=False))
         except OSError:  # missing, or a path that cannot be looked at: read() says which
@@ -63,15 +75,18 @@ class CacheFile:
         to be narrowed to owner-only).
 
         Raises DamagedFile for a link, a directory or other non-regular file, a file of another
-        user, or one that cannot be read.
+        user, or one that cannot be read; Refused for a folder nbauth must not use.
         """
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # NONBLOCK: a FIFO can't hang us
         try:
-            fd = os.open(self.path, flags)
+            with self.folder.opened() as folder:
+                fd = os.open(self._name, flags, dir_fd=folder)
         except (FileNotFoundError, NotADirectoryError):
             return b"", None, False
         except OSError as error:
-            raise DamagedFile(self._why_unopenable(error)) from None
+            why = "is a symbolic link, which nbauth does not follow" if error.errno == errno.ELOOP \
+                else f"cannot be opened ({error.strerror})"
+            raise DamagedFile(why) from None
         try:
             info = os.fstat(fd)
             narrowed = self._check(fd, info)
@@ -81,26 +96,19 @@ class CacheFile:
             raise
         return data, FileVersion(_signature(info), fd), narrowed
 
-    def _why_unopenable(self, error: OSError) -> str:
-        if os.path.islink(self.path):
-            return "is a symbolic link, which nbauth does not follow"
-        return f"cannot be opened ({error.strerror})"
-
     @staticmethod
     def _check(fd: int, info: os.stat_result) -> bool:
         if stat.S_ISDIR(info.st_mode):
             raise DamagedFile("is a directory")
         if not stat.S_ISREG(info.st_mode):
             raise DamagedFile("is not a regular file")
-        if info.st_uid != os.geteuid():
-            raise DamagedFile(f"belongs to another user (uid {info.st_uid})")
-        if not info.st_mode & 0o077:
-            return False
+        why = foreign(info)
+        if why:
+            raise DamagedFile(why)
         try:
-            os.fchmod(fd, 0o600)
+            return narrow(fd, info, 0o600)
         except OSError as error:
             raise DamagedFile(f"is open to other users and cannot be made owner-only ({error.strerror})") from None
-        return True
 
     @staticmethod
     def _read_all(fd: int, size: int) -> bytes:
@@ -115,51 +123,52 @@ class CacheFile:
         except OSError as error:
             raise DamagedFile(f"cannot be read ({error.strerror})") from None
 
-    def ensure_folder(self) -> None:
-        """Create the cache's folder (0700) if it is missing; OSError if that is impossible."""
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-
     def write(self, data: bytes) -> FileVersion:
-        """Atomically replace the file with ``data``; the version now there."""
-        self._remove_leftovers()
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self._temp_prefix, suffix=".tmp")
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-            info = os.fstat(fd)
-            os.replace(temp, self.path)
-        except BaseException:
-            os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        self._sync_folder()
+        """Atomically replace the file with ``data`` (making the folder if missing); the version
+        now there. Raises Refused or OSError."""
+        with self.folder.opened(create=True) as folder:
+            temp = f"{self._temp_prefix}{secrets.token_hex(8)}.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=folder)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+                info = os.fstat(fd)
+                os.replace(temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=folder)
+                raise
+            with contextlib.suppress(OSError):  # some file systems cannot fsync a directory
+                os.fsync(folder)
         return FileVersion(_signature(info), fd)
 
-    def _remove_leftovers(self) -> None:
-        """Delete temporary files of writers that died mid-write (safe: we hold the lock)."""
-        with contextlib.suppress(OSError):
-            for leftover in self.path.parent.glob(self._temp_prefix + "*.tmp"):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
-
-    def _sync_folder(self) -> None:
-        with contextlib.suppress(OSError):  # some file systems cannot fsync a directory
-            fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    def remove_leftovers(self) -> None:
+        """Delete temporary files of writers that died mid-write (call it holding the lock)."""
+        with contextlib.suppress(OSError), self.folder.opened() as folder:
+            for name in os.listdir(folder):
+                if name.startswith(self._temp_prefix) and name.endswith(".tmp"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(name, dir_fd=folder)
 
     def move_aside(self, now: float) -> Path:
         """Rename whatever is at the path to a timestamped backup (never deleted); its new path."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        backup = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        counter = 1
-        while os.path.lexists(backup):
-            counter += 1
-            backup = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{counter}")
-        os.rename(self.path, backup)
-        return backup
+        with self.folder.opened() as folder:
+            backup, counter = f"{self._name}.damaged-{stamp}", 1
+            while _exists(backup, folder):
+                counter += 1
+                backup = f"{self._name}.damaged-{stamp}-{counter}"
+            os.rename(self._name, backup, src_dir_fd=folder, dst_dir_fd=folder)
+        return self.path.with_name(backup)
+
+
+def _exists(name: str, folder: int) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from .cachefile import CacheFile, DamagedFile
+from .folder import Refused
 from .lock import FileLock, LockTimeout
 
 logger = logging.getLogger("nbauth.cache")
@@ -23,7 +24,7 @@ class DiscoveryStore:
     """``{discovery URL: {"document": {...}, "fetched_at": seconds}}`` in one JSON file."""
 
     def __init__(self, path: Path, lock: FileLock, lock_timeout: float) -> None:
-        self._file = CacheFile(path)
+        self._file = CacheFile(path, lock.folder)
         self._lock = lock
         self._lock_timeout = lock_timeout
 
@@ -43,19 +44,19 @@ class DiscoveryStore:
     def save(self, url: str, document: Dict[str, Any], fetched_at: float) -> None:
         """Remember ``document``; a failure to write is logged, never raised."""
         try:
-            self._file.ensure_folder()
             with self._lock.hold(self._lock_timeout):
                 records = self._read()
                 records[url] = {"document": document, "fetched_at": int(fetched_at)}
+                self._file.remove_leftovers()
                 self._file.write(json.dumps(records, sort_keys=True).encode()).close()
-        except (OSError, LockTimeout) as error:
+        except (OSError, LockTimeout, Refused) as error:
             logger.debug("discovery document not saved to %s: %s", self._file.path, error)
 
     def _read(self) -> Dict[str, Any]:
         try:
             data, version, _ = self._file.read()
-        except DamagedFile as error:
-            logger.debug("ignoring the discovery file %s: it %s", self._file.path, error)
+        except (DamagedFile, Refused) as error:  # the file, or its folder, nbauth must not use
+            logger.debug("ignoring the discovery file %s (%s)", self._file.path, error)
             return {}
         if version is not None:
             version.close()

@@ -8,22 +8,26 @@ changed. The lock is held for a file read and write, never across a network call
 
 Trouble never raises from here: a damaged file is moved aside to a timestamped backup (and the
 tokens this process holds, if any, are written to a new file), a lock held too long or a failed
-write keeps the change in memory (saved with the next change), and each case gives a
-``CacheWarning`` naming the file.
+write keeps the change in memory (saved with the next change), a folder or lock file nbauth
+must not use (a symbolic link, another user's) keeps the cache in this process's memory from
+then on, and each case gives a ``CacheWarning`` naming the file.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from .._clock import Clock, system_clock
+from .._fork import reset_in_child
 from ..exceptions import CacheWarning
 from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore
+from .folder import Folder, Refused
 from .lock import FileLock, LockTimeout
 from .schema import KNOWN_SECTIONS, Entry
 from .serializable import SerializableTokenCache, parse_document
@@ -64,8 +68,11 @@ class PersistedTokenCache(SerializableTokenCache):
         super().__init__(clock=clock)
         self.path = Path(path).expanduser() if path is not None else default_path()
         self.lock_timeout = lock_timeout
-        self._file = CacheFile(self.path)
-        self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"))
+        #: Where the cache's files live (its lock files too): checked at each use, see ``Folder``.
+        self.folder = Folder(self.path.parent, "the token cache folder")
+        self._file = CacheFile(self.path, self.folder)
+        self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"), self.folder,
+                                   "the token cache lock file")
         #: Providers' discovery documents, so a new process serves a warm cache without the network.
         self.discovery_store = DiscoveryStore(self.path.with_name(self.path.name + ".discovery.json"),
                                               self._file_lock, lock_timeout)
@@ -76,6 +83,12 @@ class PersistedTokenCache(SerializableTokenCache):
         self._lock_stuck = False  # after a timeout, try without waiting until it frees up
         self._trouble = ""  # the last problem warned about, so each is said once
         self._memory_only = False
+        reset_in_child(self, PersistedTokenCache._after_fork)
+
+    def _after_fork(self) -> None:
+        """In a forked child: another thread of the parent may have held the lock mid-edit."""
+        self._lock = threading.RLock()
+        self._editing_now = False
 
     def __repr__(self) -> str:
         return f"<PersistedTokenCache {str(self.path)!r}>"
@@ -147,8 +160,10 @@ class PersistedTokenCache(SerializableTokenCache):
 
     def _take_lock(self, stack: contextlib.ExitStack) -> bool:
         try:
-            self._file.ensure_folder()
             stack.enter_context(self._file_lock.hold(0 if self._lock_stuck else self.lock_timeout))
+        except Refused as refused:
+            self._refuse(refused)
+            return False
         except LockTimeout as error:
             if not self._lock_stuck:  # later tries do not wait, nor warn again
                 self._lock_stuck = True
@@ -170,6 +185,8 @@ class PersistedTokenCache(SerializableTokenCache):
             data, version, narrowed = self._file.read()
         except DamagedFile as damage:
             return self._damaged(str(damage), locked)
+        except Refused as refused:
+            return self._refuse(refused)
         try:
             self._adopt(_parse(data), version)
         except ValueError as error:  # nothing was changed
@@ -212,6 +229,9 @@ class PersistedTokenCache(SerializableTokenCache):
         """Move the damaged file to a backup (True), or switch to memory only (False)."""
         try:
             backup = self._file.move_aside(self._clock())
+        except Refused as refused:
+            self._refuse(refused)
+            return False
         except OSError as error:
             self._memory_only = True
             self._warn(f"the token cache file {self.path} {damage}, and cannot be moved aside "
@@ -229,8 +249,11 @@ class PersistedTokenCache(SerializableTokenCache):
         if not self._pending:
             return
         data = json.dumps(self._document(), separators=(",", ":")).encode()  # compact: C encoder, smaller file
+        self._file.remove_leftovers()
         try:
             version = self._file.write(data)
+        except Refused as refused:
+            return self._refuse(refused)
         except OSError as error:
             self._warn(f"cannot save the token cache file {self.path} ({error.strerror}); the change "
                        "is kept in memory and saved with the next one")
@@ -239,6 +262,11 @@ class PersistedTokenCache(SerializableTokenCache):
         self._pending.clear()
         self._trouble = ""
         self.has_state_changed = False
+
+    def _refuse(self, refused: Refused) -> None:
+        """A file or folder nbauth must not use: from now on the cache lives in this process only."""
+        self._memory_only = True
+        self._warn(f"{refused}; nbauth keeps tokens in memory only")
 
     def _warn(self, message: str) -> None:
         if message != self._trouble:

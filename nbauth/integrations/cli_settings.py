@@ -3,20 +3,24 @@
 ``nbauth login`` saves its client id, authority, scopes and the account it signed in to a small
 owner-only JSON file beside the token cache (``token_cache.cli.json``), so later commands need
 no arguments. Each setting comes from the command line if given there, else from its
-environment variable, else from that file. The file holds no secrets.
+environment variable, else from that file. The file holds no secrets, but it says where to sign
+in, so it is kept like the cache (``cache.cachefile``): never read through a symbolic link,
+refused (ConfigurationError) when it or its folder belongs to another user, narrowed to 0600
+with a warning when open to others, replaced atomically.
 """
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
 from .. import _json as strict_json
-from ..exceptions import ConfigurationError
+from ..cache.cachefile import CacheFile, DamagedFile
+from ..cache.folder import Folder, Refused
+from ..exceptions import CacheWarning, ConfigurationError
 
 #: Setting -> its environment variable (the cache path's is the cache's own NBAUTH_CACHE_PATH).
 ENVIRONMENT = {
@@ -71,16 +75,27 @@ def resolve(given: Mapping[str, Any], environ: Mapping[str, str], saved: Mapping
     return Settings(**values)
 
 
+def _file(path: Path) -> CacheFile:
+    return CacheFile(path, Folder(path.parent, "the saved settings' folder"))
+
+
 def load(path: Path) -> dict:
-    """The settings saved at ``path`` ({} when there are none); ConfigurationError if unreadable."""
+    """The settings saved at ``path`` ({} when there are none); ConfigurationError if nbauth
+    cannot or must not read them."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data, version, narrowed = _file(path).read()
+    except DamagedFile as damage:
+        raise ConfigurationError(f"the saved settings {path} {damage}") from None
+    except Refused as refused:
+        raise ConfigurationError(str(refused)) from None
+    if version is None:
         return {}
-    except OSError as error:
-        raise ConfigurationError(f"cannot read the saved settings {path} ({error.strerror})") from None
+    version.close()
+    if narrowed:
+        warnings.warn(f"the saved settings {path} were open to other users; they are now owner-only (0600)",
+                      CacheWarning, stacklevel=2)
     try:
-        saved = strict_json.loads(text)
+        saved = strict_json.loads(data.decode("utf-8"))
     except ValueError:
         saved = None
     if not isinstance(saved, dict):
@@ -90,13 +105,9 @@ def load(path: Path) -> dict:
 
 
 def save(path: Path, settings: Settings) -> None:
-    """Replace the saved settings at ``path`` atomically, readable by the owner only."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
+    """Replace the saved settings at ``path`` atomically, readable by the owner only;
+    ConfigurationError if their folder is one nbauth must not use."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(settings.saved_form(), file, indent=2)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        _file(path).write(json.dumps(settings.saved_form(), indent=2).encode()).close()
+    except Refused as refused:
+        raise ConfigurationError(str(refused)) from None
