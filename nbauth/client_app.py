@@ -19,7 +19,7 @@ from .app_options import check_exclude_scopes, refuse_unsupported
 from .authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
 from .account_entries import accounts_in, provider_query, refused_scopes, remove_account_entries
 from .cache.schema import PROVIDER_FIELD, environment_and_realm, home_account, is_refused
-from .cached_tokens import Cached, Timed, best_access_token, latest_renewal, newest_first, public_account
+from .cached_tokens import Cached, Timed, best_access_token, latest_renewal, newest_first
 from .exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
 from .protocol import scopes as scope_rules
 from .protocol.client_auth import ClientAuth, PublicClientAuth

@@ -3,7 +3,6 @@ import json
 import warnings
 
 import pytest
-import requests
 
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLIENT, NATIVE_CLIENT, USERS
 from nbauth.cache import CredentialType, PersistedTokenCache

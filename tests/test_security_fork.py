@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from nbauth.cache import PersistedTokenCache
+from nbauth.cache import PersistedTokenCache, TokenCache
 from nbauth.single_flight import RefreshLocks
 from test_cache_persistence import on_disk, users
 from test_cache_support import NOW, expect_line, kill, oidc_event, python_child
@@ -154,3 +154,19 @@ def test_a_child_forked_while_a_thread_holds_a_refresh_lock(path, caplog):
     finally:
         child.end()
     assert "refreshing anyway" not in caplog.text
+
+
+def test_a_child_forked_while_a_thread_changes_an_in_memory_cache_can_use_it():
+    cache = TokenCache(clock=lambda: NOW)
+
+    def add_carol():
+        cache.add(oidc_event("carol"))
+        return users(cache)
+
+    with held_by_a_thread(lambda: cache.batch()) as release:
+        child = ForkedChild(add_carol)
+        release.set()
+    try:
+        assert child.run() == "['carol']"
+    finally:
+        child.end()

@@ -17,13 +17,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 from .._clock import Clock, system_clock
-from .._fork import reset_in_child
 from ..exceptions import CacheWarning
 from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore
@@ -83,11 +81,10 @@ class PersistedTokenCache(SerializableTokenCache):
         self._lock_stuck = False  # after a timeout, try without waiting until it frees up
         self._trouble = ""  # the last problem warned about, so each is said once
         self._memory_only = False
-        reset_in_child(self, PersistedTokenCache._after_fork)
 
     def _after_fork(self) -> None:
         """In a forked child: another thread of the parent may have held the lock mid-edit."""
-        self._lock = threading.RLock()
+        super()._after_fork()
         self._editing_now = False
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ import warnings
 from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 from .._clock import Clock, system_clock
+from .._fork import reset_in_child
 from .._memo import memoized
 from .._redact import RedactedDict
 from ..exceptions import ConfigurationError
@@ -62,6 +63,11 @@ class TokenCache:
         self._sections: Dict[str, Section] = {name: Section() for name in KNOWN_SECTIONS}
         self._extra_sections: Dict[str, Any] = {}  # sections of other MSAL versions, kept as found
         self._remembered: Dict[Hashable, Tuple[int, Any]] = {}  # see _derived
+        reset_in_child(self, type(self)._after_fork)
+
+    def _after_fork(self) -> None:
+        """In a forked child: another thread of the parent may have held the lock mid-change."""
+        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         with self._lock:
