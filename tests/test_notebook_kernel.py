@@ -126,7 +126,9 @@ def test_expired_code_then_sign_in_again_in_the_kernel(make_idp, kernel_env):
         assert stdout(kernel.cell(2)).startswith(f"signed in as {EMAILS['bob']}")
 
 
-HOSTILE_URI = "javascript:alert(document.domain)//<img src=x onerror=alert(1)>"
+#: Links nbauth's URL rules accept (no whitespace, http or https) but the widget must not make
+#: clickable (http off loopback) nor let inject markup; a javascript: link is refused outright.
+HOSTILE_URI = "http://evil.example/<img/src=x/onerror=alert(1)>"
 HOSTILE_CODE = '<script>alert("code")</script>'
 
 
@@ -137,7 +139,7 @@ def hostile_provider(server) -> None:
         "device_authorization_endpoint": issuer + "/device", "jwks_uri": issuer + "/jwks"}))
     server.route("POST", "/device", (200, {}, {
         "device_code": "dc", "user_code": HOSTILE_CODE, "verification_uri": HOSTILE_URI,
-        "verification_uri_complete": "<a href='javascript:alert(2)'>click</a>",
+        "verification_uri_complete": "http://evil.example/<a/href='javascript:alert(2)'>click</a>",
         "message": "<b onmouseover=alert(3)>hi</b>", "expires_in": 600, "interval": 1}))
     server.route("POST", "/token", lambda request: (400, {}, {"error": "authorization_pending"}))
 
@@ -157,4 +159,4 @@ def test_hostile_provider_strings_are_inert_text(fake_server, kernel_env):
         assert "<script" not in html and "<img" not in html and "<a href='javascript" not in html
         assert 'href="javascript' not in html
         assert "&lt;script&gt;alert(&quot;code&quot;)&lt;/script&gt;" in html
-        assert '<code class="nbauth-unsafe-link">javascript:alert(document.domain)//&lt;img' in html
+        assert '<code class="nbauth-unsafe-link">http://evil.example/&lt;img/src=x/onerror=alert(1)&gt;' in html
