@@ -15,7 +15,7 @@ import threading
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
-from ._clock import Wait, system_wait
+from ._clock import Clock, Wait, system_wait
 from ._redact import RedactedDict
 from .auth_code_flow import AuthCodeFlows
 from .client_app import errors_as_results
@@ -123,13 +123,14 @@ class PublicClientApplication(AuthCodeFlows):
 
     def _poll_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
                           stop: Optional[Callable[[], bool]] = None,
-                          on_poll: Optional[Callable[[DeviceFlow], None]] = None) -> RedactedDict:
+                          on_poll: Optional[Callable[[DeviceFlow], None]] = None,
+                          clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> RedactedDict:
         """The token result once the person signs in; raises ``OAuthError`` when the flow ends
-        otherwise (denied, expired, cancelled)."""
+        otherwise (denied, expired, cancelled). Time and waits are the app's unless given."""
         grant = device_code_grant(flow.device_code)
         return poll_until_done(
             flow, lambda: self._redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
-            clock=self._clock, wait=self._wait, cancelled=cancelled, stop=stop, on_poll=on_poll)
+            clock=clock or self._clock, wait=wait or self._wait, cancelled=cancelled, stop=stop, on_poll=on_poll)
 
     # ---- browser (authorization code + PKCE, loopback redirect) ------------------------------
     @errors_as_results

@@ -66,7 +66,3 @@ def device_poll_outcome(error: Optional[str]) -> Outcome:
     """The outcome of one device-code poll from its error code (None: the provider sent tokens)."""
     return Outcome.SIGNED_IN if error is None else _DEVICE_POLL.get(error, Outcome.FAILED)
 
-
-def refresh_outcome(error: BaseException) -> Outcome:
-    """The outcome of a failed renewal: sign-in needed when the provider refused the grant."""
-    return Outcome.SIGN_IN_NEEDED if getattr(error, "error", None) in INTERACTION_REQUIRED else Outcome.RETRYING

@@ -8,34 +8,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ..authority import is_loopback_host
+from ..protocol.status import Status
 
 #: Provider strings longer than this are cut (a description is a sentence, not a page).
 MAX_PROVIDER_TEXT = 300
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
-
-
-class Status(str, Enum):
-    """Where a sign-in stands."""
-
-    WAITING = "waiting"
-    SIGNED_IN = "signed_in"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    ERROR = "error"
-    SIGN_IN_NEEDED = "sign_in_needed"
-    SIGNED_OUT = "signed_out"
-
-    @property
-    def can_retry(self) -> bool:
-        """A person may start a new sign-in from here (every state but waiting and signed in)."""
-        return self not in (Status.WAITING, Status.SIGNED_IN)
 
 
 @dataclass(frozen=True)
