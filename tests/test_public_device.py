@@ -158,3 +158,15 @@ def test_a_refused_device_authorization_is_an_error_result_like_msals(fake_serve
     fake_server.route("POST", "/fake/device", (400, {}, {"error": "invalid_scope", "error_description": "no such"}))
     flow = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer).initiate_device_flow(["x"])
     assert (flow["error"], flow["error_description"]) == ("invalid_scope", "no such") and "user_code" not in flow
+
+
+def test_a_flow_dict_copies_and_pickles_with_a_fresh_cancel_event():
+    import copy
+    import pickle
+
+    from nbauth.public import DeviceFlowDict
+
+    flow = DeviceFlowDict(device_code="dc", user_code="U", expires_at=1.0)
+    flow.cancelled.set()
+    for again in (copy.deepcopy(flow), pickle.loads(pickle.dumps(flow))):
+        assert again == flow and type(again) is DeviceFlowDict and not again.cancelled.is_set()
