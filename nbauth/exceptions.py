@@ -93,3 +93,7 @@ class CacheWarning(UserWarning):
 
     The message names the file and what was done (e.g. where a damaged file was moved).
     """
+
+
+class SignInTimeout(NbauthError, TimeoutError):
+    """A wait for a pending sign-in ran out; the sign-in goes on (wait again, or cancel it)."""

@@ -14,11 +14,12 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ._clock import Clock, system_clock
+from ._clock import Clock, Wait
 from .cache.schema import home_account
-from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError
-from .protocol.device import Poll, after_poll
-from .refresher import INTERACTION_REQUIRED, Outcome, RefreshStatus, Renewal
+from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError, SignInTimeout
+from .protocol.device import DeviceFlow, msal_view
+from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
+from .refresher import RefreshStatus, Renewal
 from .revocation import revoke_refresh_tokens
 from .ui import FlowState, Presenter, Status, choose, make_presenter
 from .ui.text import remaining
@@ -43,7 +44,7 @@ class SignIn:
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
                  ui: Optional[str] = None, username: Optional[str] = None, keep_fresh: bool = True,
-                 clock: Clock = system_clock):
+                 clock: Optional[Clock] = None, wait: Optional[Wait] = None):
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
@@ -52,14 +53,14 @@ class SignIn:
         self.username = username
         self.keep_fresh = keep_fresh
         self._ui = ui
-        self._clock = clock
+        self._clock = clock or app._clock  # time and waits: the app's unless given (tests pass fakes)
+        self._wait = wait or app._wait
         self._changed = threading.Condition()
         self._state = FlowState(status=Status.SIGN_IN_NEEDED, authority=authority)
         self._account: Optional[dict] = None
         self._error: Optional[Exception] = None  # why the sign-in ended without a token
         self._attempt = 0
         self._thread: Optional[threading.Thread] = None
-        self._flow: Optional[dict] = None
         self._presenter: Optional[Presenter] = None
         self._renewal: Optional[Renewal] = None
 
@@ -88,6 +89,11 @@ class SignIn:
             self.cancel()
             raise
 
+    def wait_for(self, status: Status, timeout: Optional[float] = None) -> bool:
+        """Wait until the sign-in reaches ``status`` (or ``timeout`` seconds); whether it did."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._state.status is status, timeout)
+
     def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
         """An access token: at once when signed in, else after the pending sign-in (or raises).
 
@@ -112,16 +118,10 @@ class SignIn:
     def cancel(self) -> None:
         """Stop a pending sign-in now; returns once polling has stopped."""
         if self._presenter is not None:
-            self._presenter.cancel()  # calls _stop_polling, as the widget's Cancel button does
+            self._presenter.cancel()  # sets the event the poller waits on, as the widget's Cancel button does
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(CANCEL_JOIN_SECONDS)
-
-    def _stop_polling(self) -> None:
-        from .public import cancel_device_flow
-
-        if self._flow is not None:
-            cancel_device_flow(self._flow)
 
     def sign_in_again(self) -> None:
         """Start a new device-code sign-in (after expiry, cancel, denial, sign-out or failure)."""
@@ -166,43 +166,37 @@ class SignIn:
         return False
 
     def _make_presenter(self) -> Presenter:
-        return make_presenter(self._ui, on_cancel=self._stop_polling, on_sign_out=self.sign_out,
-                              on_retry=self._sign_in_again_from_button)
+        return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button)
 
     def _begin(self) -> None:
         presenter = self._presenter or self._make_presenter()
         presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
         self._presenter = presenter
-        flow = self.app.initiate_device_flow(self.scopes)
-        if "user_code" not in flow:
-            raise _error_of(flow)
-        state = FlowState.from_flow(flow, self.authority)
+        flow = self.app._start_device_flow(self.scopes)
+        state = FlowState.from_flow(msal_view(flow), self.authority)
         with self._changed:
             self._attempt += 1
-            attempt, self._state, self._error, self._flow = self._attempt, state, None, flow
+            attempt, self._state, self._error = self._attempt, state, None
             self._changed.notify_all()
         self._presenter.show(state)
         self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, self._presenter.cancel_event),
                                         name="nbauth-device-flow", daemon=True)
         self._thread.start()
 
-    def _poll(self, attempt: int, flow: dict, state: FlowState, cancelled: threading.Event) -> None:
+    def _poll(self, attempt: int, flow: DeviceFlow, state: FlowState, cancelled: threading.Event) -> None:
         account: Any = _UNCHANGED
         try:
-            result = self.app.acquire_token_by_device_flow(flow, exit_condition=lambda _: cancelled.is_set())
-            if "access_token" in result:
-                account = self._account_of(result)
-                status, detail, error = Status.SIGNED_IN, _name(account), None
-            elif cancelled.is_set():
-                status, detail = Status.CANCELLED, ""
-                error = FlowError("the sign-in was cancelled; call sign_in_again() for a new code")
-            else:
-                error = _error_of(result)
-                status = _STATUS_OF_POLL.get(after_poll(error.error, 1).outcome, Status.ERROR)
-                detail = error.description or error.error
+            result = self.app._poll_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
+            account = self._account_of(result)
+            outcome, detail, error = Outcome.SIGNED_IN, _name(account), None
+        except OAuthError as exc:
+            outcome = Outcome.CANCELLED if cancelled.is_set() else device_poll_outcome(exc.error)
+            detail, error = exc.description or exc.error, exc
+            if outcome is Outcome.CANCELLED:
+                detail, error = "", FlowError("the sign-in was cancelled; call sign_in_again() for a new code")
         except Exception as exc:  # the thread's edge: whatever ends the polling must end the waiting too
-            status, detail, error = Status.ERROR, str(exc) or type(exc).__name__, exc
-        self._settle(attempt, state.settle(status, detail), account=account, error=error)
+            outcome, detail, error = Outcome.FAILED, str(exc) or type(exc).__name__, exc
+        self._settle(attempt, state.settle(STATUS_OF[outcome], detail), account=account, error=error)
 
     def _account_of(self, result: dict) -> Optional[dict]:
         """The cached account the token response was filed under."""
@@ -237,7 +231,7 @@ class SignIn:
     def _renewed(self, attempt: int, status: RefreshStatus) -> None:
         """The refresher's report (from its thread): a refused refresh token means sign-in is needed,
         shown even where the silent sign-in had shown nothing (unless nobody can be reached)."""
-        if status.outcome is not Outcome.SIGN_IN_NEEDED:
+        if STATUS_OF[status.outcome] is not Status.SIGN_IN_NEEDED:
             return
         if self._presenter is None and choose(self._ui).kind != "none":
             self._presenter = self._make_presenter()
@@ -248,16 +242,13 @@ class SignIn:
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:
             left = remaining(self._state.expires_at, self._clock())
-            return TimeoutError(f"no sign-in within {timeout} s (the code is valid for {left} more): "
+            return SignInTimeout(f"no sign-in within {timeout} s (the code is valid for {left} more): "
                                 f"call token() again to keep waiting, or cancel()")
         return self._error or FlowError(f"not signed in ({status.value}): call sign_in_again()")
 
     def __repr__(self) -> str:
         who = f" as {_name(self._account)}" if self._account else ""
         return f"<nbauth.SignIn {self.status.value}{who} at {self.authority}>"
-
-
-_STATUS_OF_POLL = {Poll.DENIED: Status.DENIED, Poll.EXPIRED: Status.EXPIRED}
 
 
 def _name(account: Optional[dict]) -> str:

@@ -4,7 +4,8 @@ Sign-in by device code (RFC 8628), by browser with PKCE and a loopback redirect 
 by username and password; then ``acquire_token_silent`` from ``ClientApplication``.
 
 A device flow is cancelled from any thread with :func:`cancel_device_flow` (MSAL's way, setting
-``flow["expires_at"] = 0``, also works, noticed within a second).
+``flow["expires_at"] = 0``, also works, noticed within a second). The flow dicts are MSAL's, at the
+edge: inside, the flow is a ``DeviceFlow`` value run by ``nbauth.flows.device``.
 """
 from __future__ import annotations
 
@@ -14,45 +15,55 @@ import threading
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
+from ._clock import Clock, Wait, system_wait
 from ._redact import RedactedDict
 from .auth_code_flow import AuthCodeFlows
 from .client_app import errors_as_results
-from .exceptions import ConfigurationError, OAuthError
+from .exceptions import ConfigurationError
 from .protocol import scopes as scope_rules
 from .protocol.authcode import code_from_redirect, new_authorization_request
-from .protocol.device import after_poll, cancelled_error, expired_error, has_expired, parse_device_authorization
+from .flows.device import poll_until_done
+from .protocol.device import DeviceFlow, from_msal, msal_view, parse_device_authorization
 from .protocol.oauth2 import (authorization_code_grant, device_code_grant, merge_claims, parse_json_object,
                               password_grant)
 from .token_endpoint import send_authenticated
 
 logger = logging.getLogger("nbauth")
 
-#: Longest single wait between device-code polls, so MSAL-style exit conditions are re-read.
-_TICK = 1.0
 _PKCE_OPTIONS = frozenset({"code_challenge", "code_challenge_method", "code_verifier"})
 _BROKER_OPTIONS = ("enable_broker_on_windows", "enable_broker_on_mac", "enable_broker_on_linux",
                    "enable_broker_on_wsl")
 
-_polls_lock = threading.Lock()
-_polls: Dict[str, threading.Event] = {}  # device_code -> the event its poller waits on
+class DeviceFlowDict(RedactedDict):
+    """MSAL's device flow dict as ``initiate_device_flow`` returns it, with the event that
+    :func:`cancel_device_flow` sets (a copy gets a fresh one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cancelled = threading.Event()
+
+    def __reduce__(self) -> Any:
+        return type(self), (dict(self),)
 
 
 def cancel_device_flow(flow: Dict[str, Any]) -> None:
     """Stop ``acquire_token_by_device_flow(flow)`` promptly, from any thread.
 
-    The poller returns an ``authorization_pending`` error result saying it was cancelled.
+    The poller returns an ``authorization_pending`` error result saying it was cancelled. A flow
+    dict that was copied (e.g. through JSON) is noticed within a second.
     """
     flow["expires_at"] = 0
-    with _polls_lock:
-        event = _polls.get(flow.get("device_code", ""))
-    if event is not None:
+    event = getattr(flow, "cancelled", None)
+    if isinstance(event, threading.Event):
         event.set()
 
 
 class PublicClientApplication(AuthCodeFlows):
     """MSAL's ``PublicClientApplication`` against Entra ID or any OpenID provider."""
 
-    def __init__(self, client_id: str, client_credential: None = None, **kwargs: Any):
+    def __init__(self, client_id: str, client_credential: None = None, *, wait: Wait = system_wait,
+                 **kwargs: Any):
+        """MSAL's arguments; nbauth adds ``wait`` (how device-code polling waits), as ``clock``."""
         if client_credential is not None:
             raise ConfigurationError("a public client has no client_credential; "
                                      "use ConfidentialClientApplication for one that does")
@@ -60,6 +71,7 @@ class PublicClientApplication(AuthCodeFlows):
             if kwargs.pop(name, None):
                 raise ConfigurationError(f"nbauth does not support MSAL's {name} (no broker)")
         super().__init__(client_id, **kwargs)
+        self._wait = wait
 
     # ---- device code ------------------------------------------------------------------------
     @errors_as_results
@@ -67,7 +79,11 @@ class PublicClientApplication(AuthCodeFlows):
                              **kwargs: Any) -> RedactedDict:
         """Start a device-code sign-in: the flow dict has ``user_code``, ``verification_uri``,
         ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does."""
-        requested = self._requested_scopes(scopes or [])
+        return DeviceFlowDict(msal_view(self._start_device_flow(scopes or [], claims_challenge)))
+
+    def _start_device_flow(self, scopes: List[str], claims_challenge: Optional[str] = None) -> DeviceFlow:
+        """Ask the provider for a device code (RFC 8628 section 3.1); raises what goes wrong."""
+        requested = self._requested_scopes(scopes)
         metadata = self._metadata()
         if not metadata.device_authorization_endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} offers no device code sign-in "
@@ -78,9 +94,8 @@ class PublicClientApplication(AuthCodeFlows):
             data["claims"] = claims
         response = send_authenticated(self._transport, metadata.device_authorization_endpoint, data,
                                       self._client_auth, token_endpoint=metadata.token_endpoint, repeatable=True)
-        flow = parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
-                                          self._clock())
-        return RedactedDict(flow, scope=requested)
+        return parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
+                                          self._clock(), requested)
 
     @errors_as_results
     def acquire_token_by_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str] = None, *,
@@ -88,57 +103,34 @@ class PublicClientApplication(AuthCodeFlows):
                                      **kwargs: Any) -> RedactedDict:
         """Poll until the person signs in, refuses, the code expires, or the flow is cancelled.
 
-        ``flow`` is updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
+        ``flow`` (from ``initiate_device_flow``, or MSAL's, also after a JSON round trip) is
+        updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
         ``exit_condition(flow)``, checked at least once a second between polls, ends the wait
-        early with the last poll's ``authorization_pending`` result (``lambda flow: True``
-        polls once without blocking).
+        early with an ``authorization_pending`` result (``lambda flow: True`` polls once
+        without blocking).
         """
-        if not isinstance(flow, dict) or not flow.get("device_code"):
-            raise ConfigurationError("flow must be a dict from initiate_device_flow() with a device_code")
-        stop = exit_condition or (lambda f: False)  # expiry and cancellation are always checked
-        cancel = threading.Event()
-        with _polls_lock:
-            _polls[flow["device_code"]] = cancel
-        try:
-            return self._poll_device_flow(flow, claims_challenge, stop, cancel)
-        finally:
-            with _polls_lock:
-                if _polls.get(flow["device_code"]) is cancel:
-                    del _polls[flow["device_code"]]
+        device_flow = from_msal(flow, self._clock(), self._requested_scopes([]), claims_challenge)
 
-    def _poll_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str],
-                          stop: Callable[[dict], bool], cancel: threading.Event) -> RedactedDict:
-        scopes = flow.get("scope") or self._requested_scopes([])
-        grant = device_code_grant(flow["device_code"])
-        while True:
-            polled_at = flow["latest_attempt_at"] = self._clock()
-            try:
-                return self._redeem(grant, scopes, claims_challenge=claims_challenge)
-            except OAuthError as exc:
-                step = after_poll(exc.error, int(flow.get("interval", 5)))
-                flow["interval"] = step.interval
-                if not step.keep_polling:
-                    raise
-                pending = exc
-            verdict = self._wait_between_polls(flow, polled_at, stop, cancel, pending)
-            if verdict is not None:
-                raise verdict
+        def stop() -> bool:  # MSAL's way of cancelling, and its exit condition
+            return float(flow.get("expires_at") or 0) <= 0 or (exit_condition is not None and bool(exit_condition(flow)))
 
-    def _wait_between_polls(self, flow: Dict[str, Any], polled_at: float, stop: Callable[[dict], bool],
-                            cancel: threading.Event, pending: OAuthError) -> Optional[OAuthError]:
-        """Wait until the next poll is due (None), or the error that ends the flow."""
-        while True:
-            if cancel.is_set() or flow.get("expires_at", 0) <= 0:
-                return cancelled_error()
-            now = self._clock()
-            if has_expired(flow["expires_at"], now):
-                return expired_error()
-            if stop(flow):
-                return pending
-            delay = polled_at + flow["interval"] - now
-            if delay <= 0:
-                return None
-            cancel.wait(min(delay, _TICK))
+        def on_poll(polled: DeviceFlow) -> None:
+            flow["interval"], flow["latest_attempt_at"] = polled.interval, polled.polled_at
+
+        cancelled = getattr(flow, "cancelled", None)
+        return self._poll_device_flow(device_flow, cancelled if isinstance(cancelled, threading.Event)
+                                      else threading.Event(), stop=stop, on_poll=on_poll)
+
+    def _poll_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
+                          stop: Optional[Callable[[], bool]] = None,
+                          on_poll: Optional[Callable[[DeviceFlow], None]] = None,
+                          clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> RedactedDict:
+        """The token result once the person signs in; raises ``OAuthError`` when the flow ends
+        otherwise (denied, expired, cancelled). Time and waits are the app's unless given."""
+        grant = device_code_grant(flow.device_code)
+        return poll_until_done(
+            flow, lambda: self._redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
+            clock=clock or self._clock, wait=wait or self._wait, cancelled=cancelled, stop=stop, on_poll=on_poll)
 
     # ---- browser (authorization code + PKCE, loopback redirect) ------------------------------
     @errors_as_results

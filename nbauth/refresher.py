@@ -25,21 +25,19 @@ after the renewal is saved (a provider that rotates refresh tokens has already s
 from __future__ import annotations
 
 import atexit
-import enum
 import logging
 import os
 import random
 import threading
 from typing import Any, Callable, List, NamedTuple, Optional, Sequence
 
-from ._clock import Clock, system_clock
+from ._clock import Clock, Wait, system_clock, system_wait
 from .exceptions import ConfigurationError, OAuthError
 from .protocol.lifecycle import RenewalWindow
+from .protocol.status import INTERACTION_REQUIRED, Outcome
 
 logger = logging.getLogger("nbauth")
 
-#: OAuth errors that no retry can fix: a person must sign in again.
-INTERACTION_REQUIRED = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
 #: Retry delays after transient failures: 2, 4, 8 ... seconds, at most 5 minutes, each jittered.
 FIRST_BACKOFF, MAX_BACKOFF = 2.0, 300.0
 #: How far into its renewal window jitter may push a renewal: half the window, at most a minute.
@@ -48,15 +46,9 @@ JITTER_SHARE, MAX_JITTER = 0.5, 60.0
 EXIT_JOIN_SECONDS = 10.0
 
 
-class Outcome(str, enum.Enum):
-    FRESH = "fresh"  # the cached token is fresh (renewed now, by another process, or not yet due)
-    RETRYING = "retrying"  # renewing failed for now; tried again at next_at
-    SIGN_IN_NEEDED = "sign_in_needed"  # the refresh token was refused or is gone; renewal stopped
-
-
 class RefreshStatus(NamedTuple):
-    """What a listener hears after each renewal: the outcome, when the next is due (epoch seconds;
-    None once stopped) and, after a failure, its exception."""
+    """What a listener hears after each renewal: the outcome (FRESH, RETRYING or SIGN_IN_NEEDED),
+    when the next is due (epoch seconds; None once stopped) and, after a failure, its exception."""
 
     outcome: Outcome
     next_at: Optional[float]
@@ -99,8 +91,10 @@ class Renewal:
 class Refresher:
     """The renewal thread and what it keeps fresh; ``background_refresher()`` is the process's one."""
 
-    def __init__(self, *, clock: Clock = system_clock, draw: Callable[[], float] = random.random) -> None:
+    def __init__(self, *, clock: Clock = system_clock, draw: Callable[[], float] = random.random,
+                 wait: Wait = system_wait) -> None:
         self._clock = clock
+        self._wait = wait  # sleeps until the next renewal, woken early by ``_wake``
         self._draw = draw
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -156,8 +150,10 @@ class Refresher:
                 later = min((r._due_at for r in self._renewals), default=None)
             for renewal in due:
                 self._renew(renewal)
-            if not due:
-                self._wake.wait(None if later is None else later - now)
+            if not due and later is None:
+                self._wake.wait()  # nothing to renew until a registration or stop wakes it
+            elif not due:
+                self._wait(later - now, self._wake)
 
     def _renew(self, renewal: Renewal) -> None:
         try:

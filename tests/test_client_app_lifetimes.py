@@ -1,23 +1,15 @@
 """A token's lifetime counts from when it was asked for, not from when the answer arrived:
 the provider starts the clock when it issues the token, so time spent on the way back must not
 extend how long nbauth serves it from the cache."""
-import time
 
 import requests
 
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.cache import TokenCache
+from support.clock import FakeClock
 
 NETWORK_DELAY = 40.0
-
-
-class Clock:
-    def __init__(self):
-        self.now = time.time()
-
-    def __call__(self):
-        return self.now
 
 
 class SlowAnswers(requests.Session):
@@ -35,7 +27,7 @@ class SlowAnswers(requests.Session):
 
 
 def test_expiry_counts_from_the_request(idp):
-    clock = Clock()
+    clock = FakeClock()
     cache = TokenCache(clock=clock)
     app = PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=cache, clock=clock,
                                   http_client=SlowAnswers(clock))

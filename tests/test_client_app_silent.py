@@ -1,6 +1,5 @@
 """Silent acquisition: the cache first, then the account's refresh token (rotated ones kept)."""
 import threading
-import time
 
 import pytest
 
@@ -8,21 +7,9 @@ from fake_provider import CLIENT_ID, FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.exceptions import ConfigurationError
+from support.clock import FakeClock
 
 SCOPES = ["api:read"]
-
-
-class FakeClock:
-    """Wall-clock seconds that move only when the test says so."""
-
-    def __init__(self):
-        self.now = time.time()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from nbauth.authority import Discovery, parse_authority
 from nbauth.exceptions import DiscoveryError
 from nbauth.transport import RetryPolicy, Transport
+from support.clock import FakeClock
 
 WELL_KNOWN = "/realm/.well-known/openid-configuration"
 
@@ -73,12 +74,7 @@ def test_unreachable_authority(transport):
 
 
 # ---- discovery documents kept beside a persisted token cache ---------------------------------
-class Clock:
-    def __init__(self):
-        self.now = 1_700_000_000.0
-
-    def __call__(self):
-        return self.now
+START = 1_700_000_000.0
 
 
 @pytest.fixture
@@ -99,7 +95,7 @@ def test_a_new_process_uses_the_stored_document_without_the_network(fake_server,
 
 def test_a_day_old_document_is_fetched_again(fake_server, transport, store):
     fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
-    authority, clock = parse_authority(fake_server.url + "/realm"), Clock()
+    authority, clock = parse_authority(fake_server.url + "/realm"), FakeClock(START)
     Discovery(clock).get(authority, transport, store)
     clock.now += 24 * 3600 + 1
     Discovery(clock).get(authority, transport, store)
@@ -108,7 +104,7 @@ def test_a_day_old_document_is_fetched_again(fake_server, transport, store):
 
 def test_an_old_document_stands_in_while_the_provider_is_down(fake_server, transport, store, caplog):
     fake_server.enqueue("GET", WELL_KNOWN, (200, {}, _document(fake_server)), (503, {}, "down"))
-    authority, clock = parse_authority(fake_server.url + "/realm"), Clock()
+    authority, clock = parse_authority(fake_server.url + "/realm"), FakeClock(START)
     Discovery(clock).get(authority, transport, store)
     clock.now += 7 * 24 * 3600
     assert Discovery(clock).get(authority, transport, store).issuer == fake_server.url + "/realm"
@@ -117,9 +113,9 @@ def test_an_old_document_stands_in_while_the_provider_is_down(fake_server, trans
 
 def test_a_stored_document_is_checked_against_the_authority_again(fake_server, transport, store):
     authority = parse_authority(fake_server.url + "/realm")
-    store.save(authority.discovery_url, _document(fake_server, issuer="https://evil.example/realm"), Clock()())
+    store.save(authority.discovery_url, _document(fake_server, issuer="https://evil.example/realm"), FakeClock(START)())
     fake_server.route("GET", WELL_KNOWN, (200, {}, _document(fake_server)))
-    assert Discovery(Clock()).get(authority, transport, store).issuer == fake_server.url + "/realm"
+    assert Discovery(FakeClock(START)).get(authority, transport, store).issuer == fake_server.url + "/realm"
     assert len(fake_server.requests_to(WELL_KNOWN)) == 1
 
 

@@ -15,7 +15,7 @@ from fake_provider import FakeProvider
 from nbauth.exceptions import CacheWarning
 from test_cache_persistence import cache_warnings_are_errors  # noqa: F401 - autouse: unexpected warnings fail
 from test_cache_support import HOLD_LOCK, expect_line, kill, python_child
-from test_client_app_silent import FakeClock
+from support.clock import FakeClock
 from test_faults_support import (SCOPES, fill, make_app, read_only, refresh_tokens_in_memory, refresh_tokens_on_disk,
                                  sign_in, tmpfs)
 

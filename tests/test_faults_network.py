@@ -16,7 +16,7 @@ from nbauth.authority import discovery
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import DiscoveryError, ProtocolError, TransportError
 from support.fake_http import DROP
-from test_client_app_silent import FakeClock
+from support.clock import FakeClock
 from test_faults_support import (FAULTS, SCOPES, TIMEOUT, TOKEN_LIFETIME, Faults, _truncated, assert_kept, make_app,
                                  refresh_tokens_on_disk, sign_in)
 

@@ -22,7 +22,7 @@ from fake_provider import CLIENT_ID, FakeProvider
 from nbauth import PublicClientApplication
 from nbauth.cache import CredentialType, PersistedTokenCache
 from support.fake_http import DROP
-from test_client_app_silent import FakeClock
+from support.clock import FakeClock
 
 SCOPES = ["api:read"]
 #: The app's HTTP timeout in these tests: a "slow" provider answers only after it.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fake_provider import FakeProvider
 from fuzzing import deeply_nested, fuzz, json_texts, json_values, mutations, nbauth_error_or_nothing, tweaks
 from nbauth.exceptions import OAuthError, ProtocolError
-from nbauth.protocol.device import parse_device_authorization
+from nbauth.protocol.device import msal_view, parse_device_authorization
 from nbauth.protocol.oauth2 import parse_token_response
 from nbauth.transport import HttpResponse
 
@@ -96,7 +96,7 @@ def test_device_authorization_responses_give_a_flow_or_fail_clearly(body, now):
     if not isinstance(body, dict):
         return  # parse_json_object refused it before (covered by the token-response tests)
     with nbauth_error_or_nothing():
-        flow = parse_device_authorization(body, now)
+        flow = msal_view(parse_device_authorization(body, now))
         for name in ("device_code", "user_code", "verification_uri", "message"):
             assert isinstance(flow[name], str) and flow[name], name
         assert type(flow["interval"]) is int and flow["interval"] >= 1

@@ -7,8 +7,9 @@ import pytest
 
 import nbauth
 from idp.server import EMAILS, NATIVE_CLIENT
-from nbauth.exceptions import FlowError, InteractionUnavailable, OAuthError
+from nbauth.exceptions import FlowError, InteractionUnavailable, NbauthError, OAuthError, SignInTimeout
 from nbauth.ui import Status
+from support.clock import FakeClock
 
 SCOPES = ["api:read"]
 
@@ -80,12 +81,14 @@ def test_denied(idp, cache):
 
 
 def test_expired_then_sign_in_again(make_idp, cache):
-    provider = make_idp(device_code_ttl=2)
-    me = login(provider, cache)
+    provider, clock = make_idp(device_code_ttl=2), FakeClock()
+    me = login(provider, cache, clock=clock, wait=clock.wait)  # the first code's 2 s pass at once
     first = me.state.user_code
-    assert me.wait(30) is Status.EXPIRED
+    assert me.wait(30) is Status.EXPIRED and me.state.detail.startswith("The device code expired")
+    assert sum(clock.waits) == 2.0
     with pytest.raises(OAuthError, match="expired_token"):
         me.token(timeout=0)
+    clock.run_in_real_time()  # so the approval below comes before the new code's (2 s) end
     me.sign_in_again()
     assert me.status is Status.WAITING and me.state.user_code not in ("", first)
     provider.approve_device(me.state.user_code, "alice")
@@ -95,11 +98,19 @@ def test_expired_then_sign_in_again(make_idp, cache):
 def test_timeout_while_pending_leaves_the_code_valid(idp, cache):
     me = login(idp, cache)
     started = time.perf_counter()
-    with pytest.raises(TimeoutError, match="call token"):
+    with pytest.raises(SignInTimeout, match="call token") as caught:
         me.token(timeout=0.2)
+    assert isinstance(caught.value, TimeoutError) and isinstance(caught.value, NbauthError)
     assert time.perf_counter() - started < 2
     assert me.status is Status.WAITING
     me.cancel()
+
+
+def test_wait_for_a_status_says_whether_it_came(idp, cache):
+    me = login(idp, cache)
+    assert not me.wait_for(Status.SIGNED_IN, timeout=0.05)
+    idp.approve_device(me.state.user_code, "alice")
+    assert me.wait_for(Status.SIGNED_IN, timeout=30) and me.status is Status.SIGNED_IN
 
 
 def test_headless_fails_before_asking_for_a_code(idp, cache):

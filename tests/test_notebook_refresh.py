@@ -36,16 +36,15 @@ print(f"{slowest:.4f} {calls}")
 """
 
 WAIT_FOR_SIGN_IN_NEEDED = """
-with me._changed:
-    me._changed.wait_for(lambda: me.status.value != "signed_in", 15)
+from nbauth.ui import Status
+me.wait_for(Status.SIGN_IN_NEEDED, 15)
 print(me.status.value)
 """
 
 
 def wait_for_status(me, status: Status, timeout: float = 15) -> Status:
-    """Wait until the handle's status is ``status`` (its condition is notified on every change)."""
-    with me._changed:
-        me._changed.wait_for(lambda: me.status is status, timeout)
+    """Wait until the handle's status is ``status``; the status it has then."""
+    me.wait_for(status, timeout)
     return me.status
 
 

@@ -1,4 +1,5 @@
 """Device-code sign-in (RFC 8628) against the local OpenID provider."""
+import json
 import threading
 import time
 
@@ -10,10 +11,13 @@ from idp.server import GRANT_DEVICE_CODE, NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.cache import TokenCache
 from nbauth.public import cancel_device_flow
+from support.clock import FakeClock
 
 
-def new_app(provider):
-    return PublicClientApplication(NATIVE_CLIENT, oidc_authority=provider.issuer, token_cache=TokenCache())
+def new_app(provider, clock=None):
+    """An app on ``provider``; with a ``FakeClock``, its device-code waits take no real time."""
+    times = {"clock": clock, "wait": clock.wait} if clock else {}
+    return PublicClientApplication(NATIVE_CLIENT, oidc_authority=provider.issuer, token_cache=TokenCache(), **times)
 
 
 def run_in_thread(target, *args, **kwargs):
@@ -64,27 +68,39 @@ def test_denied_sign_in_is_an_access_denied_result(idp):
     assert app.get_accounts() == []
 
 
-def test_an_expired_code_ends_the_flow_with_expired_token(make_idp):
-    provider = make_idp(device_code_ttl=2)
-    app = new_app(provider)
+def test_an_expired_code_ends_the_flow_with_expired_token(idp):
+    clock = FakeClock()
+    app = new_app(idp, clock)
     flow = app.initiate_device_flow(["api:read"])
-    started = time.monotonic()
+    clock.advance(flow["expires_in"] - 2.5)  # 2.5 s of the code's life left
     result = app.acquire_token_by_device_flow(flow)
-    assert result["error"] == "expired_token"
-    assert time.monotonic() - started < 6
-    assert provider.token_log("device_code", user_code=flow["user_code"])  # it did poll meanwhile
+    assert result["error"] == "expired_token" and "expired before" in result["error_description"]
+    assert clock() == flow["expires_at"] and clock.waits == [1.0, 1.0, 0.5]  # to the end, no more
+    assert len(idp.token_log("device_code", user_code=flow["user_code"])) == 3  # it polled meanwhile
 
 
 def test_slow_down_adds_five_seconds_to_the_interval(idp):
-    app = new_app(idp)
+    clock = FakeClock()
+    app = new_app(idp, clock)
     flow = app.initiate_device_flow(["api:read"])
     idp.slow_down(flow["user_code"], count=1)
     idp.approve_device(flow["user_code"], "alice")
     result = app.acquire_token_by_device_flow(flow)
-    assert "access_token" in result and flow["interval"] == 6
+    assert "access_token" in result and flow["interval"] == 6 and flow["latest_attempt_at"] == clock()
     polls = idp.token_log("device_code", user_code=flow["user_code"])
     assert [p["outcome"] for p in polls] == ["slow_down", "ok"]
-    assert polls[1]["t_ms"] - polls[0]["t_ms"] >= 5900  # 1 s interval + 5 s
+    assert sum(clock.waits) == 6.0  # 1 s interval + 5 s (waited in ticks, to notice MSAL-style cancels)
+
+
+def test_a_flow_dict_round_tripped_through_json_polls_and_cancels_msals_way(idp):
+    app = new_app(idp, FakeClock())
+    flow = json.loads(json.dumps(app.initiate_device_flow(["api:read"])))
+    idp.approve_device(flow["user_code"], "alice")
+    assert "access_token" in app.acquire_token_by_device_flow(flow)
+    flow = json.loads(json.dumps(app.initiate_device_flow(["api:read"])))
+    cancel_device_flow(flow)
+    result = app.acquire_token_by_device_flow(flow)
+    assert result["error"] == "authorization_pending" and "cancelled" in result["error_description"]
 
 
 @pytest.fixture
@@ -142,3 +158,15 @@ def test_a_refused_device_authorization_is_an_error_result_like_msals(fake_serve
     fake_server.route("POST", "/fake/device", (400, {}, {"error": "invalid_scope", "error_description": "no such"}))
     flow = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer).initiate_device_flow(["x"])
     assert (flow["error"], flow["error_description"]) == ("invalid_scope", "no such") and "user_code" not in flow
+
+
+def test_a_flow_dict_copies_and_pickles_with_a_fresh_cancel_event():
+    import copy
+    import pickle
+
+    from nbauth.public import DeviceFlowDict
+
+    flow = DeviceFlowDict(device_code="dc", user_code="U", expires_at=1.0)
+    flow.cancelled.set()
+    for again in (copy.deepcopy(flow), pickle.loads(pickle.dumps(flow))):
+        assert again == flow and type(again) is DeviceFlowDict and not again.cancelled.is_set()

@@ -1,5 +1,6 @@
-"""The background refresher: renews 3-second tokens before anyone needs them (callers keep getting
-cache hits), backs off after a failure, stops on a revoked refresh token, and ends with its process."""
+"""The background refresher: renews tokens before anyone needs them (callers keep getting cache
+hits), backs off after a failure, stops on a revoked refresh token, and ends with its process.
+Its timing runs on a fake clock; one test renews 3-second tokens in real time."""
 import os
 import queue
 import threading
@@ -10,10 +11,10 @@ import pytest
 from fake_provider import CLIENT_ID, FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import ConfigurationError, OAuthError, PublicClientApplication
-from nbauth.cache import TokenCache
 from nbauth.protocol.lifecycle import RenewalWindow, TokenState, entry_times, renewal_window
 from nbauth import refresher as refresher_module
 from nbauth.refresher import MAX_BACKOFF, Outcome, Refresher, backoff, needs_sign_in
+from support.clock import FakeClock
 from test_cache_support import python_child
 
 SCOPES = ["api:read"]
@@ -57,8 +58,8 @@ def refresher():
     refresher.stop(10)
 
 
-def signed_in(issuer, client_id=NATIVE_CLIENT, password="alice-pw"):
-    app = PublicClientApplication(client_id, oidc_authority=issuer, token_cache=TokenCache())
+def signed_in(issuer, client_id=NATIVE_CLIENT, password="alice-pw", clock=None):
+    app = PublicClientApplication(client_id, oidc_authority=issuer, **({"clock": clock} if clock else {}))
     assert "access_token" in app.acquire_token_by_username_password("alice", password, SCOPES)
     return app, app.get_accounts()[0]
 
@@ -79,7 +80,37 @@ class Caller(threading.Thread):
             self.sources.add(result["token_source"])
 
 
-def test_three_second_tokens_stay_fresh_and_callers_only_meet_the_cache(make_idp, refresher):
+class Statuses(queue.Queue):
+    """A listener keeping what it hears; after the ``last``-th status it stops the refresher, so a
+    fake clock's instant waits cannot renew on for ever."""
+
+    def __init__(self, refresher, last):
+        super().__init__()
+        self.refresher, self.left = refresher, last
+
+    def __call__(self, status):
+        self.put(status)
+        self.left -= 1
+        if self.left == 0:
+            self.refresher.stop(0)
+
+    def take(self, n):
+        return [self.get(timeout=10) for _ in range(n)]
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_refresher(clock):
+    refresher = Refresher(clock=clock, wait=clock.wait)
+    yield refresher
+    refresher.stop(10)
+
+
+def test_three_second_tokens_stay_fresh_in_real_time_and_callers_only_meet_the_cache(make_idp, refresher):
     provider = make_idp(access_token_ttl=3)
     app, account = signed_in(provider.issuer)
     statuses = queue.Queue()
@@ -88,44 +119,66 @@ def test_three_second_tokens_stay_fresh_and_callers_only_meet_the_cache(make_idp
     renewal = refresher.keep_fresh(app, account, SCOPES, statuses.put)
     caller.start()
     try:
-        outcomes = [statuses.get(timeout=10) for _ in range(5)]  # at once, then four renewals (~9 s)
+        outcomes = [statuses.get(timeout=10) for _ in range(3)]  # at once, then two renewals (~4.5 s)
     finally:
         caller.stop.set()
         caller.join(10)
-    assert [s.outcome for s in outcomes] == [Outcome.FRESH] * 5 and renewal.status == outcomes[-1]
-    assert provider.count("refresh_token") == 4 and provider.count("refresh_token", "invalid_grant") == 0
+    assert [s.outcome for s in outcomes] == [Outcome.FRESH] * 3 and renewal.status == outcomes[-1]
+    assert provider.count("refresh_token") == 2 and provider.count("refresh_token", "invalid_grant") == 0
     assert caller.sources == {"cache"} and caller.slowest < CACHE_HIT_BOUND
     renewal.cancel()
     assert not renewal.active
 
 
-def test_a_failed_renewal_is_retried_after_a_backoff(fake_server):
+def test_each_renewal_is_due_in_the_tokens_window_and_callers_only_meet_the_cache(fake_server, clock,
+                                                                                  fake_refresher):
+    provider = FakeProvider(fake_server)
+    provider.extra_response = {"expires_in": 3}
+    app, account = signed_in(provider.issuer, CLIENT_ID, "pw", clock)
+    signed_in_at, statuses = clock(), Statuses(fake_refresher, 5)
+    caller = Caller(app, account)
+    caller.start()
+    try:
+        fake_refresher.keep_fresh(app, account, SCOPES, statuses)
+        outcomes = statuses.take(5)  # at once, then four renewals
+    finally:
+        caller.stop.set()
+        caller.join(10)
+    assert [s.outcome for s in outcomes] == [Outcome.FRESH] * 5 and len(provider.token_requests()) == 5
+    # each renewal is due in its token's window: from 2.25 s of its 3 s (token times are whole seconds,
+    # so up to 1 s earlier), jittered by up to 0.225 s
+    due = [signed_in_at] + [status.next_at for status in outcomes]
+    assert all(1.25 < later - earlier <= 2.475 for earlier, later in zip(due, due[1:])), due
+    assert caller.sources == {"cache"}
+
+
+def test_a_failed_renewal_is_retried_after_a_backoff(fake_server, clock):
     provider = FakeProvider(fake_server)
     provider.extra_response = {"refresh_in": 1}  # renew after a second
-    app, account = signed_in(provider.issuer, CLIENT_ID, "pw")
-    statuses, refresher = queue.Queue(), Refresher(draw=lambda: 0.0)  # no jitter: renew at refresh_on
-    refresher.keep_fresh(app, account, SCOPES, statuses.put)
-    assert statuses.get(timeout=10).outcome is Outcome.FRESH
+    app, account = signed_in(provider.issuer, CLIENT_ID, "pw", clock)
+    refresher = Refresher(clock=clock, wait=clock.wait, draw=lambda: 0.0)  # no jitter: renew at refresh_on
+    statuses = Statuses(refresher, 3)
     fake_server.enqueue("POST", provider.mount + "/token", (400, {}, {"error": "temporarily_unavailable"}))
-    failed = statuses.get(timeout=10)
+    refresher.keep_fresh(app, account, SCOPES, statuses)
+    fresh, failed, retried = statuses.take(3)
+    assert fresh.outcome is Outcome.FRESH
     assert failed.outcome is Outcome.RETRYING and failed.error.error == "temporarily_unavailable"
-    assert 0.5 <= failed.next_at - time.time() <= 1  # the first backoff, without jitter
-    assert statuses.get(timeout=10).outcome is Outcome.FRESH  # the retry renewed it
+    assert failed.next_at - fresh.next_at == 1.0  # the first backoff, without jitter, from the failure
+    assert retried.outcome is Outcome.FRESH  # the retry renewed it
     refresher.stop(10)
     assert len(provider.token_requests()) == 3  # sign-in, the failure, the retry
 
 
-def test_a_revoked_refresh_token_ends_the_renewal_with_sign_in_needed(make_idp, refresher):
-    provider = make_idp(access_token_ttl=3)
-    app, account = signed_in(provider.issuer)
+def test_a_revoked_refresh_token_ends_the_renewal_with_sign_in_needed(idp, clock, fake_refresher):
+    app, account = signed_in(idp.issuer, clock=clock)
+    idp.revoke_user_refresh_tokens("alice")  # before the renewal that finds out
     statuses = queue.Queue()
-    renewal = refresher.keep_fresh(app, account, SCOPES, statuses.put)
-    assert statuses.get(timeout=10).outcome is Outcome.FRESH
-    provider.revoke_user_refresh_tokens("alice")
+    renewal = fake_refresher.keep_fresh(app, account, SCOPES, statuses.put)
+    assert statuses.get(timeout=10).outcome is Outcome.FRESH  # not due yet
     ended = statuses.get(timeout=10)
     assert ended.outcome is Outcome.SIGN_IN_NEEDED and ended.next_at is None
     assert isinstance(ended.error, OAuthError) and ended.error.error == "invalid_grant"
-    assert not renewal.active and provider.count("refresh_token", "invalid_grant") == 1
+    assert not renewal.active and idp.count("refresh_token", "invalid_grant") >= 1
     result = app.acquire_token_silent_with_error(SCOPES, account, force_refresh=True)
     assert result["error"] == "invalid_grant"  # MSAL's answer to the application
 

@@ -10,18 +10,11 @@ from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, NATIVE_CLIENT
 from nbauth import ConfidentialClientApplication, PublicClientApplication
 from nbauth.cache import TokenCache
 from nbauth.single_flight import SingleFlight
+from support.clock import FakeClock
 
 SCOPES = ["api:read"]
 THREADS = 16
 pytestmark = pytest.mark.timeout(60)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = time.time()
-
-    def __call__(self):
-        return self.now
 
 
 def all_at_once(call, n=THREADS):

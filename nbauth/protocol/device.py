@@ -1,16 +1,18 @@
-"""The device authorization grant (RFC 8628) as a state machine over poll results.
+"""The device authorization grant (RFC 8628) as a value and a pure step function.
 
-``parse_device_authorization`` turns the provider's answer into MSAL's flow fields;
-``after_poll`` decides, from one poll's error code, whether to keep polling and how often.
+``parse_device_authorization`` turns the provider's answer into a frozen ``DeviceFlow``;
+``advance(flow, answer, now)`` takes one poll's answer and says what comes next: poll again at a
+time, or done, denied, expired, failed. ``msal_view`` / ``from_msal`` are MSAL's flow dict.
+No I/O, no clock reads: ``now`` is passed in.
 """
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from ..exceptions import AuthorityError, OAuthError, ProtocolError
+from ..exceptions import AuthorityError, ConfigurationError, OAuthError, ProtocolError
 from .oauth2 import as_seconds
+from .status import Outcome, device_poll_outcome
 from .urls import web_url
 
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2
@@ -18,43 +20,49 @@ DEFAULT_EXPIRES_IN = 1800  # what MSAL assumes when a provider omits it
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5
 
 
-class Poll(enum.Enum):
-    PENDING = "authorization_pending"
-    SLOW_DOWN = "slow_down"
-    SUCCESS = "success"
-    DENIED = "access_denied"
-    EXPIRED = "expired_token"
-    FAILED = "failed"
-
-
-#: Error codes by outcome; Entra also says authorization_declined and code_expired.
-_OUTCOMES = {
-    "authorization_pending": Poll.PENDING, "slow_down": Poll.SLOW_DOWN,
-    "access_denied": Poll.DENIED, "authorization_declined": Poll.DENIED,
-    "expired_token": Poll.EXPIRED, "code_expired": Poll.EXPIRED,
-}
-
-
 @dataclass(frozen=True)
-class PollStep:
-    """What one poll means: its outcome and the interval to keep from now on."""
+class DeviceFlow:
+    """One device-code sign-in: what to show, how often to poll, until when. The device code is
+    kept out of the repr; ``fields`` keeps the provider's other fields for MSAL's dict."""
 
-    outcome: Poll
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    message: str
     interval: int
+    expires_at: float
+    next_poll_at: float
+    scopes: Tuple[str, ...] = ()
+    verification_uri_complete: Optional[str] = None
+    claims_challenge: Optional[str] = None
+    polled_at: Optional[float] = None  # when the latest poll was sent
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
-    def keep_polling(self) -> bool:
-        return self.outcome in (Poll.PENDING, Poll.SLOW_DOWN)
+    def expired(self, now: float) -> bool:
+        return now >= self.expires_at
 
 
-def after_poll(error: Optional[str], interval: int) -> PollStep:
-    """Classify a poll by its error code (None for a token); slow_down adds 5 s for good."""
-    outcome = Poll.SUCCESS if error is None else _OUTCOMES.get(error, Poll.FAILED)
-    return PollStep(outcome, interval + SLOW_DOWN_STEP if outcome is Poll.SLOW_DOWN else interval)
+class Step(NamedTuple):
+    """What one poll means: ``outcome`` (PENDING: poll again at ``at``) and, for the flow's
+    ends, ``error`` when the flow itself decided it (the provider's own error is the poll's)."""
+
+    outcome: Outcome
+    at: Optional[float] = None
+    error: Optional[OAuthError] = None
 
 
-def has_expired(expires_at: float, now: float) -> bool:
-    return now >= expires_at
+def advance(flow: DeviceFlow, answer: Optional[str], now: float) -> Tuple[DeviceFlow, Step]:
+    """The flow after a poll sent at ``now`` answered ``answer`` (an OAuth error code, or None
+    for tokens). slow_down adds 5 s to the interval for good; a code past its lifetime is expired."""
+    outcome = device_poll_outcome(answer)
+    flow = replace(flow, polled_at=now)
+    if outcome is not Outcome.PENDING:
+        return flow, Step(outcome)
+    interval = flow.interval + SLOW_DOWN_STEP if answer == "slow_down" else flow.interval
+    flow = replace(flow, interval=interval, next_poll_at=now + interval)
+    if flow.expired(now):
+        return flow, Step(Outcome.EXPIRED, error=expired_error())
+    return flow, Step(Outcome.PENDING, at=flow.next_poll_at)
 
 
 def cancelled_error() -> OAuthError:
@@ -73,29 +81,74 @@ def default_message(verification_uri: str, user_code: str) -> str:
             f"and enter the code {user_code} to authenticate.")
 
 
-def parse_device_authorization(body: Mapping[str, Any], now: float) -> dict:
-    """MSAL's flow fields from a device authorization response (RFC 8628 section 3.2).
+def parse_device_authorization(body: Mapping[str, Any], now: float, scopes: Sequence[str] = (),
+                               claims_challenge: Optional[str] = None) -> DeviceFlow:
+    """A ``DeviceFlow`` from a device authorization response (RFC 8628 section 3.2).
 
     ``verification_url`` (Entra v1, Google) is accepted for ``verification_uri``; the links must
     have one reading (``urls.web_url``) and are kept as rebuilt from it; ``interval`` and
-    ``expires_in`` become ints (defaults 5 and 1800) and ``expires_at`` is added.
+    ``expires_in`` become ints (defaults 5 and 1800). The first poll is due at once.
     """
-    flow = dict(body)
     for name in ("device_code", "user_code"):
-        if not isinstance(flow.get(name), str) or not flow[name]:
+        if not isinstance(body.get(name), str) or not body[name]:
             raise ProtocolError(f"the device authorization response has no {name}")
-    uri = flow.get("verification_uri") or flow.get("verification_url")
+    uri = body.get("verification_uri") or body.get("verification_url")
     if not isinstance(uri, str) or not uri:
         raise ProtocolError("the device authorization response has no verification_uri")
-    flow["verification_uri"] = uri = _link(uri, "verification_uri")
-    if flow.get("verification_uri_complete") is not None:
-        flow["verification_uri_complete"] = _link(flow["verification_uri_complete"], "verification_uri_complete")
-    flow["interval"] = max(1, as_seconds(flow.get("interval", DEFAULT_INTERVAL), "interval"))
-    flow["expires_in"] = as_seconds(flow.get("expires_in", DEFAULT_EXPIRES_IN), "expires_in")
-    flow["expires_at"] = now + flow["expires_in"]
-    if not isinstance(flow.get("message"), str) or not flow["message"]:
-        flow["message"] = default_message(uri, flow["user_code"])
-    return flow
+    uri = _link(uri, "verification_uri")
+    complete = body.get("verification_uri_complete")
+    complete = None if complete is None else _link(complete, "verification_uri_complete")
+    expires_in = as_seconds(body.get("expires_in", DEFAULT_EXPIRES_IN), "expires_in")
+    message = body.get("message")
+    fields = dict(body, verification_uri=uri, expires_in=expires_in)
+    if complete is not None:
+        fields["verification_uri_complete"] = complete
+    return DeviceFlow(
+        device_code=body["device_code"], user_code=body["user_code"], verification_uri=uri,
+        message=message if isinstance(message, str) and message else default_message(uri, body["user_code"]),
+        interval=max(1, as_seconds(body.get("interval", DEFAULT_INTERVAL), "interval")),
+        expires_at=now + expires_in, next_poll_at=now, scopes=tuple(scopes),
+        verification_uri_complete=complete, claims_challenge=claims_challenge, fields=fields)
+
+
+def msal_view(flow: DeviceFlow) -> Dict[str, Any]:
+    """MSAL's flow dict for ``flow``: the provider's fields, normalised, plus ``expires_at``,
+    ``scope`` and, once polled, ``latest_attempt_at``."""
+    view = dict(flow.fields, device_code=flow.device_code, user_code=flow.user_code,
+                verification_uri=flow.verification_uri, message=flow.message, interval=flow.interval,
+                expires_at=flow.expires_at, scope=list(flow.scopes))
+    if flow.polled_at is not None:
+        view["latest_attempt_at"] = flow.polled_at
+    return view
+
+
+def from_msal(view: Mapping[str, Any], now: float, scopes: Sequence[str] = (),
+              claims_challenge: Optional[str] = None) -> DeviceFlow:
+    """The ``DeviceFlow`` of an MSAL flow dict: nbauth's, MSAL's own, or either after a JSON
+    round trip. ``scopes`` is used when the dict has none; a dict without ``expires_at`` counts
+    as cancelled (MSAL's reading)."""
+    if not isinstance(view, dict) or not isinstance(view.get("device_code"), str) or not view["device_code"]:
+        raise ConfigurationError("flow must be a dict from initiate_device_flow() with a device_code")
+    uri = view.get("verification_uri") or view.get("verification_url") or ""
+    try:
+        expires_at = float(view.get("expires_at") or 0)
+        interval = max(1, int(view.get("interval") or DEFAULT_INTERVAL))
+        polled_at = None if view.get("latest_attempt_at") is None else float(view["latest_attempt_at"])
+    except (TypeError, ValueError):
+        raise ConfigurationError("the flow's expires_at, interval and latest_attempt_at must be numbers") from None
+    scope = view.get("scope") or scopes
+    if isinstance(scope, str) or not all(isinstance(s, str) for s in scope):
+        raise ConfigurationError("the flow's scope must be a list of scope strings")
+    return DeviceFlow(
+        device_code=view["device_code"], user_code=str(view.get("user_code") or ""), verification_uri=str(uri),
+        message=str(view.get("message") or ""), interval=interval, expires_at=expires_at,
+        next_poll_at=now,  # as MSAL: each call polls at once
+        scopes=tuple(scope), verification_uri_complete=_text(view.get("verification_uri_complete")),
+        claims_challenge=claims_challenge, polled_at=polled_at, fields=dict(view))
+
+
+def _text(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) and value else None
 
 
 def _link(value: Any, name: str) -> str:

@@ -4,6 +4,7 @@ Importing this package is light; ``make_presenter`` imports ipywidgets only for 
 """
 from .base import Presenter
 from .detect import choose, make_presenter
-from .text import FlowState, Status
+from ..protocol.status import Status
+from .text import FlowState
 
 __all__ = ["FlowState", "Presenter", "Status", "choose", "make_presenter"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any, Mapping, Optional
 
 from ..exceptions import AuthorityError
+from ..protocol.status import Status
 from ..protocol.urls import web_url
 
 #: Provider strings longer than this are cut (a description is a sentence, not a page).
@@ -21,24 +21,6 @@ MAX_PROVIDER_TEXT = 300
 #: C0 and C1 controls and DEL (escape sequences, cursor moves), zero-width and bidi marks,
 #: embeddings, overrides and isolates (text that reads in another order than it is stored).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
-
-
-class Status(str, Enum):
-    """Where a sign-in stands."""
-
-    WAITING = "waiting"
-    SIGNED_IN = "signed_in"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    ERROR = "error"
-    SIGN_IN_NEEDED = "sign_in_needed"
-    SIGNED_OUT = "signed_out"
-
-    @property
-    def can_retry(self) -> bool:
-        """A person may start a new sign-in from here (every state but waiting and signed in)."""
-        return self not in (Status.WAITING, Status.SIGNED_IN)
 
 
 @dataclass(frozen=True)
