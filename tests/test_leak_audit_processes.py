@@ -20,6 +20,15 @@ from test_leak_audit import SENT_SECRETS, WIRE_DUMP
 from test_notebook_kernel import kernel_env, quickstart, user_code  # noqa: F401 - kernel_env is a fixture
 
 
+#: Writes the device code of the flow being polled to {path} (found among live objects: nbauth
+#: keeps it nowhere a caller could print it).
+KEEP_DEVICE_CODE = """
+import gc
+from nbauth.protocol.device import DeviceFlow
+open({path!r}, "w").write(next(o.device_code for o in gc.get_objects() if isinstance(o, DeviceFlow)))
+"""
+
+
 def test_a_saved_executed_notebook_leaks_nothing(idp, kernel_env, tmp_path):
     """The quickstart run in a real kernel with every logger at DEBUG (its log lines land in the
     cells' outputs), the handle and a result displayed, then saved: the file holds no secret."""
@@ -30,12 +39,12 @@ def test_a_saved_executed_notebook_leaks_nothing(idp, kernel_env, tmp_path):
     with kernel.client.setup_kernel():
         kernel.run("import logging\nlogging.basicConfig(level=logging.DEBUG, force=True)")
         kernel.execute(0)
+        kernel.run(KEEP_DEVICE_CODE.format(path=str(device_code)))  # the poller's flow, while it waits
         idp.approve_device(user_code(kernel.cell(0)), "alice")
         kernel.execute(1)
         kernel.execute(2)
         kernel.run("me")
         kernel.run("me.app.acquire_token_silent(['api:read'], me.account, force_refresh=True)")
-        kernel.run(f"open({str(device_code)!r}, 'w').write(me._flow['device_code'])")
     nbformat.write(kernel.nb, saved)
     text = saved.read_text()
     cache = json.loads(Path(os.environ["NBAUTH_CACHE_PATH"]).read_text())
