@@ -1,4 +1,4 @@
-"""Load runs of nbauth alone (issue 10), at full length; ``tests/test_load.py`` runs them briefly.
+"""Load runs of nbauth alone (issue 10), at full length; ``tests/load/test_load.py`` runs them briefly.
 
     python bench/load.py            # 8 threads x 10,000 silent calls/s for 30 s; 8 processes for 60 s
     python bench/load.py --seconds 5 --refresh-seconds 10
@@ -11,7 +11,7 @@
    reused), the file never read torn, and exactly one refresh token left, which still works.
 
 Prints a report and exits 1 if either run failed. The runs themselves are in
-``tests/test_load_support.py``; the provider is ``tests/idp``'s, as in the other benchmarks.
+``tests/support/load.py``; the provider is ``tests/idp``'s, as in the other benchmarks.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 
 from bench.providers import Providers  # noqa: E402  (puts tests/ on sys.path)
 from nbauth.cache import CredentialType, PersistedTokenCache  # noqa: E402
-from test_load_support import (SCOPES, counting_session, persisted_app, refresh_load, refresh_problems,  # noqa: E402
+from support.load import (SCOPES, counting_session, persisted_app, refresh_load, refresh_problems,  # noqa: E402
                                signed_in_app, silent_load)
 
 

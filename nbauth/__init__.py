@@ -10,15 +10,23 @@ from typing import Any
 
 from ._version import __version__
 from .exceptions import (
-    AuthorityError, ConfigurationError, DiscoveryError, FlowError, IdTokenError, InteractionUnavailable,
-    NbauthError, OAuthError, ProtocolError, TransportError,
+    AuthorityError,
+    ConfigurationError,
+    DiscoveryError,
+    FlowError,
+    IdTokenError,
+    InteractionUnavailable,
+    NbauthError,
+    OAuthError,
+    ProtocolError,
+    TransportError,
 )
 
 #: Public name -> the module that defines it, imported when the name is first used.
 _LAZY = {
-    "PublicClientApplication": "nbauth.public",
-    "cancel_device_flow": "nbauth.public",
-    "ConfidentialClientApplication": "nbauth.confidential",
+    "PublicClientApplication": "nbauth.apps.public",
+    "cancel_device_flow": "nbauth.apps.public",
+    "ConfidentialClientApplication": "nbauth.apps.confidential",
     "TokenCache": "nbauth.cache",
     "SerializableTokenCache": "nbauth.cache",
     "PersistedTokenCache": "nbauth.cache",

@@ -1,6 +1,6 @@
-"""``python -m nbauth``: the ``nbauth`` command (see ``nbauth.cli``)."""
+"""``python -m nbauth``: the ``nbauth`` command (see ``nbauth.cli.command``)."""
 import sys
 
-from .cli import main
+from .cli.command import main
 
 sys.exit(main())

@@ -4,7 +4,7 @@ A silent sign-in from the per-user cache comes first (nothing is shown then); ot
 code is shown by the presenter for this process (widget, terminal, or an error where nobody can
 be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
 Once signed in, the token is renewed ahead of need by the process's background refresher
-(``nbauth.refresher``), so ``token()`` answers from the cache; if the provider refuses the refresh
+(``nbauth.tokens.refresher``), so ``token()`` answers from the cache; if the provider refuses the refresh
 token, the status says sign-in is needed and the next ``token()`` starts a new sign-in (or, where
 nobody can be reached, raises the provider's ``OAuthError``, e.g. ``invalid_grant``).
 """
@@ -14,18 +14,18 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ._clock import Clock, Wait
 from .cache.schema import home_account
+from .clock import Clock, Wait
 from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError, SignInTimeout
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
-from .refresher import RefreshStatus, Renewal
-from .revocation import revoke_refresh_tokens
+from .provider.revocation import revoke_refresh_tokens
+from .tokens.refresher import RefreshStatus, Renewal
 from .ui import FlowState, Presenter, Status, choose, make_presenter
 from .ui.text import remaining
 
 if TYPE_CHECKING:
-    from .public import PublicClientApplication
+    from .apps.public import PublicClientApplication
 
 #: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
 CANCEL_JOIN_SECONDS = 10.0
@@ -271,8 +271,8 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
     background while signed in; a short-lived process turns it off. Other keyword arguments go to
     ``PublicClientApplication``.
     """
+    from .apps.public import PublicClientApplication
     from .cache import PersistedTokenCache
-    from .public import PublicClientApplication
 
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)

@@ -71,7 +71,7 @@ def renewals_end_with_each_test():
     """Signed-in ``nbauth.login`` handles keep their tokens fresh in the background; that stops after
     each test, so no renewal reaches a later test's provider (or its request counts)."""
     yield
-    refresher = sys.modules.get("nbauth.refresher")
+    refresher = sys.modules.get("nbauth.tokens.refresher")
     if refresher is not None:
         refresher.background_refresher().stop()
 
@@ -80,8 +80,8 @@ def renewals_end_with_each_test():
 def fresh_process_memos():
     """What a process remembers of providers (discovery documents, signing keys) is keyed by URL;
     test servers reuse ephemeral ports, so each test starts as a new process would."""
-    from nbauth.authority import discovery
-    from nbauth.jwks import jwks_cache
+    from nbauth.provider.authority import discovery
+    from nbauth.provider.jwks import jwks_cache
 
     discovery.clear()
     jwks_cache.clear()

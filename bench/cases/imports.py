@@ -98,7 +98,7 @@ def _first_token(ctx: Context, table: Table) -> None:
     table.add(Row("process serving a cached token: `nbauth token` CLI vs msal script",
                   {"nbauth": Stats.of(values["cli"]) if cli else None, "msal": Stats.of(values["msal"])}))
     if cli is None:
-        table.notes.append("`nbauth token` is not available in this checkout (no nbauth.cli or no `nbauth` script)")
+        table.notes.append("`nbauth token` is not available in this checkout (no nbauth.cli.command or no `nbauth` script)")
     table.check(token_requests(provider) == before and not table.failures,
                 "every process served the expected token from the cache (token_source 'cache'; the CLI printed "
                 "it), and the provider's token endpoint answered no request")
@@ -117,7 +117,7 @@ def _script_problem(done: subprocess.CompletedProcess, expected: str, sent: Dict
 def _cli_runner(ctx: Context, table: Table, issuer: str, scope: str, secret: str, folder: Path,
                 population: Population) -> Optional[Callable[[], float]]:
     script = shutil.which("nbauth", path=str(Path(ctx.python).parent))
-    if script is None or importlib.util.find_spec("nbauth.cli") is None:
+    if script is None or importlib.util.find_spec("nbauth.cli.command") is None:
         return None
     path = folder / "cli" / "token_cache.json"
     from ..libs import NBAUTH

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .._fork import reset_in_child
+from ..after_fork import reset_in_child
 from .folder import Folder, Refused, foreign, narrow
 
 _FIRST_WAIT, _LONGEST_WAIT = 0.001, 0.05

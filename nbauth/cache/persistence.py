@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
-from .._clock import Clock, system_clock
+from ..clock import Clock, system_clock
 from ..exceptions import CacheWarning
 from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore

@@ -12,7 +12,7 @@ import hashlib
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
-from .. import _json as strict_json
+from .. import strict_json
 
 
 class CredentialType:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional, Union
 
-from .. import _json as strict_json
+from .. import strict_json
 from ..exceptions import ConfigurationError
 from .schema import Entry
 from .store import TokenCache

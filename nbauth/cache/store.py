@@ -6,15 +6,26 @@ import threading
 import warnings
 from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
-from .._clock import Clock, system_clock
-from .._fork import reset_in_child
-from .._memo import memoized
-from .._redact import RedactedDict
+from ..after_fork import reset_in_child
+from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError
+from ..memo import memoized
 from ..protocol.lifecycle import TokenTimes
+from ..redact import RedactedDict
 from .index import Section, matches
-from .schema import (KNOWN_SECTIONS, PROVIDER_FIELD, REFUSED_FIELD, AuthorityType, CredentialType, Entry,
-                     changed_entries, entries_from_event, entry_key, provider_key, with_refusal)
+from .schema import (
+    KNOWN_SECTIONS,
+    PROVIDER_FIELD,
+    REFUSED_FIELD,
+    AuthorityType,
+    CredentialType,
+    Entry,
+    changed_entries,
+    entries_from_event,
+    entry_key,
+    provider_key,
+    with_refusal,
+)
 
 
 def _scope_list(target: Optional[Iterable[str]]) -> Tuple[str, ...]:

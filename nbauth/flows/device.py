@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Callable, Optional, Tuple, TypeVar
 
-from .._clock import Clock, Wait
+from ..clock import Clock, Wait
 from ..exceptions import OAuthError
 from ..protocol.device import DeviceFlow, advance, cancelled_error, expired_error
 from ..protocol.status import Outcome

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple, Optional
 
-from .._redact import mask
 from ..exceptions import ConfigurationError, NbauthError
+from ..redact import mask
 from .source import Token, tenant_of, token_source
 
 

@@ -12,7 +12,7 @@ import binascii
 import re
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from .. import _json as strict_json
+from .. import strict_json
 
 _ITEM = re.compile(r'\s*([^\s,="]+)(\s*=\s*("(?:[^"\\]|\\.)*"|[^\s,]*))?\s*,?')
 _ESCAPE = re.compile(r"\\(.)")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional, Protocol, Sequence
 
-from .._clock import Clock, system_clock
-from .._redact import mask
+from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, OAuthError
+from ..redact import mask
 
 
 class Token(NamedTuple):

@@ -1,7 +1,7 @@
 """How a client proves who it is at the token endpoint (RFC 6749 section 2.3).
 
 A public client only names itself; confidential forms (secrets, assertions) live in
-``nbauth.client_credentials`` and satisfy the same ``ClientAuth`` protocol.
+``nbauth.credentials.client_credential`` and satisfy the same ``ClientAuth`` protocol.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 from urllib.parse import urlsplit
 
-from .. import _json as strict_json
+from .. import strict_json
 from ..exceptions import ConfigurationError, OAuthError, ProtocolError
 
 AUTHORIZATION_CODE = "authorization_code"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional, Tuple
 
-from .._memo import memoized
 from ..exceptions import ConfigurationError
+from ..memo import memoized
 
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Protocol
 
-from .. import _json as strict_json
+from .. import strict_json
 
 #: The longest answer nbauth reads (token, device, discovery, JWKS, revocation): far more than any
 #: real one, so a runaway or hostile server cannot fill memory or the cache.
@@ -37,5 +37,5 @@ class HttpResponse:
         return None
 
     def json(self) -> Any:
-        """The body parsed as strict JSON; raises ``ValueError`` when it is not (see ``nbauth._json``)."""
+        """The body parsed as strict JSON; raises ``ValueError`` when it is not (see ``nbauth.strict_json``)."""
         return strict_json.loads(self.text)

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any, Optional, TextIO
 
-from .._clock import Clock, system_clock
+from ..clock import Clock, system_clock
 from .base import Presenter
 from .detect import isatty
 from .text import FlowState, Status, instruction, printable, status_line

@@ -1,0 +1,1 @@
+"""The ``nbauth`` command: sign in, print a token, list and forget accounts."""

@@ -1,0 +1,1 @@
+"""How a confidential application proves itself: secrets, certificates, assertions."""

@@ -1,0 +1,1 @@
+"""Every call to the identity provider: authorities and discovery, keys, the token and revocation endpoints."""

@@ -1,0 +1,275 @@
+"""Authorities: which provider to talk to, and its OpenID configuration found by discovery.
+
+Forms understood:
+
+* any OpenID provider, by ``oidc_authority`` (or ``authority`` on a host that is not Microsoft's):
+  ``{authority}/.well-known/openid-configuration``, whose ``issuer`` must equal the authority;
+* Microsoft Entra ID: ``https://login.microsoftonline.com/{tenant|common|organizations|consumers}``
+  and the other clouds' hosts: ``{authority}/v2.0/.well-known/openid-configuration``;
+* Azure AD B2C: ``https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{policy}``;
+* AD FS: ``https://{host}/adfs``.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
+
+from ..clock import Clock, system_clock
+from ..exceptions import AuthorityError, DiscoveryError, ProtocolError, TransportError
+from ..protocol.urls import WebUrl, web_url
+from ..transport import Transport
+
+logger = logging.getLogger("nbauth.provider.authority")
+
+#: Entra ID's sign-in hosts, by cloud; hosts in one group are aliases of each other.
+ENTRA_CLOUDS = (
+    frozenset({"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}),
+    frozenset({"login.microsoftonline.us", "login.usgovcloudapi.net"}),
+    frozenset({"login.chinacloudapi.cn", "login.partner.microsoftonline.cn"}),
+    frozenset({"login.microsoftonline.de"}),
+)
+ENTRA_MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
+
+
+def _safe_url(url: Any, what: str) -> WebUrl:
+    """``url`` read once (see ``protocol.urls``), if https or http on loopback; else AuthorityError."""
+    parsed = web_url(url, what)
+    if not parsed.is_safe:
+        raise AuthorityError(f"{what} must use https (http is allowed only on loopback): {url!r}")
+    return parsed
+
+
+def check_endpoint_url(url: Any, what: str) -> str:
+    """``url`` rebuilt from its one reading, if https (or http on loopback); raises
+    AuthorityError naming ``what`` and the problem."""
+    return _safe_url(url, what).url
+
+
+def entra_aliases(host: str) -> frozenset:
+    """The set of Entra hosts that share tokens with ``host`` (just ``{host}`` elsewhere)."""
+    for cloud in ENTRA_CLOUDS:
+        if host in cloud:
+            return cloud
+    return frozenset({host})
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A parsed authority. ``instance`` and ``tenant`` are the cache's environment and realm."""
+
+    url: str
+    kind: str  # "entra" | "b2c" | "adfs" | "oidc"
+    instance: str
+    tenant: str
+
+    @property
+    def is_entra(self) -> bool:
+        """Microsoft's own authorities, which speak Entra extensions (client_info, user realm)."""
+        return self.kind in ("entra", "b2c")
+
+    @property
+    def discovery_url(self) -> str:
+        suffix = "/v2.0/.well-known/openid-configuration" if self.is_entra else "/.well-known/openid-configuration"
+        return self.url + suffix
+
+    def issuer_matches(self, issuer: str) -> bool:
+        """OpenID Discovery 4.3: the issuer must be the authority (Entra: same cloud, any tenant
+        form that the authority admits, since multi-tenant and domain authorities name a GUID)."""
+        try:
+            parts = web_url(issuer, "issuer")
+        except AuthorityError:
+            return False
+        if not self.is_entra:
+            return parts.url.rstrip("/") == self.url
+        if parts.scheme != "https" or parts.netloc not in entra_aliases(self.instance):
+            return False
+        issuer_tenant = parts.path.strip("/").split("/")[0]
+        return (issuer_tenant.lower() == self.tenant.lower() or issuer_tenant == "{tenantid}"
+                or not _is_guid(self.tenant))
+
+
+def _is_guid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_authority(authority: Optional[str] = None, *, oidc_authority: Optional[str] = None) -> Authority:
+    """Parse MSAL's ``authority`` / ``oidc_authority`` constructor arguments (no I/O)."""
+    if authority and oidc_authority:
+        raise AuthorityError("give either authority or oidc_authority, not both")
+    raw = oidc_authority or authority or DEFAULT_AUTHORITY
+    name = "oidc_authority" if oidc_authority else "authority"
+    parts = _safe_url(raw, name)
+    if "?" in raw or "#" in raw:
+        raise AuthorityError(f"{name} must not have a query or fragment: {raw!r}")
+    host = parts.netloc
+    segments = [s for s in parts.path.split("/") if s]
+    url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
+    tenant = segments[0] if segments else ""
+    if oidc_authority:
+        kind = "oidc"
+    elif host.endswith(".b2clogin.com") or (len(segments) >= 2 and segments[0].lower() == "tfp"):
+        if len(segments) < 2:
+            raise AuthorityError(f"a B2C authority needs a tenant and a policy: {raw!r}")
+        kind = "b2c"
+    elif segments and segments[0].lower() == "adfs":
+        kind = "adfs"
+    elif any(host in cloud for cloud in ENTRA_CLOUDS):
+        if len(segments) != 1:
+            raise AuthorityError(
+                f"an Entra ID authority is https://{host}/<tenant> (a tenant id or domain, or "
+                f"common, organizations, consumers): {raw!r}")
+        kind = "entra"
+    else:
+        kind = "oidc"
+    return Authority(url=url, kind=kind, instance=host, tenant=tenant)
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    """The parts of an OpenID configuration nbauth uses, checked; ``raw`` keeps the rest."""
+
+    issuer: str
+    token_endpoint: str
+    authorization_endpoint: Optional[str] = None
+    device_authorization_endpoint: Optional[str] = None
+    jwks_uri: Optional[str] = None
+    revocation_endpoint: Optional[str] = None
+    end_session_endpoint: Optional[str] = None
+    userinfo_endpoint: Optional[str] = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def authorization_response_iss_supported(self) -> bool:
+        """RFC 9207: the provider puts ``iss`` in authorization responses."""
+        return self.raw.get("authorization_response_iss_parameter_supported") is True
+
+
+_OPTIONAL_ENDPOINTS = ("authorization_endpoint", "device_authorization_endpoint", "jwks_uri",
+                       "revocation_endpoint", "end_session_endpoint", "userinfo_endpoint")
+
+
+def parse_metadata(document: Any, authority: Authority) -> ProviderMetadata:
+    """Check a discovery document against ``authority``; raises DiscoveryError naming the fault."""
+    if not isinstance(document, dict):
+        raise DiscoveryError("the OpenID configuration is not a JSON object", authority=authority.url)
+    issuer = document.get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise DiscoveryError("the OpenID configuration has no issuer", authority=authority.url)
+    _in_document(web_url, issuer, "issuer", authority)
+    if not authority.issuer_matches(issuer):
+        raise DiscoveryError(f"the OpenID configuration's issuer {issuer!r} does not match the authority",
+                             authority=authority.url)
+    if "token_endpoint" not in document:
+        raise DiscoveryError("the OpenID configuration has no token_endpoint", authority=authority.url)
+    endpoints: Dict[str, str] = {}
+    for name in ("token_endpoint",) + _OPTIONAL_ENDPOINTS:
+        value = document.get(name)
+        if value is None:
+            continue
+        endpoints[name] = _in_document(_safe_url, value, name, authority).url
+    return ProviderMetadata(issuer=issuer, raw=dict(document), **endpoints)
+
+
+def _in_document(rule: Callable[[Any, str], WebUrl], value: Any, name: str, authority: Authority) -> WebUrl:
+    """``rule(value, name)``, its AuthorityError becoming the DiscoveryError that names the field."""
+    try:
+        return rule(value, name)
+    except AuthorityError as exc:
+        raise DiscoveryError(f"the OpenID configuration's {exc}", authority=authority.url) from None
+
+
+class MetadataStore(Protocol):
+    """Where discovery documents outlive the process (a persisted token cache offers one)."""
+
+    def load(self, url: str) -> Optional[Tuple[Dict[str, Any], float]]: ...
+
+    def save(self, url: str, document: Dict[str, Any], fetched_at: float) -> None: ...
+
+
+#: How long a stored discovery document is used before it is fetched again.
+STORED_METADATA_TTL = 24 * 3600.0
+
+
+class Discovery:
+    """Fetches each authority's configuration once per process and shares it (thread-safe).
+
+    With a ``store``, a document fetched by an earlier process (within a day) is used without
+    the network, and a stored document of any age stands in while the provider is unreachable.
+    """
+
+    def __init__(self, clock: Clock = system_clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._key_locks: Dict[str, threading.Lock] = {}
+        self._metadata: Dict[str, ProviderMetadata] = {}
+
+    def get(self, authority: Authority, transport: Transport,
+            store: Optional[MetadataStore] = None) -> ProviderMetadata:
+        url = authority.discovery_url
+        found = self._metadata.get(url)
+        if found is not None:
+            return found
+        with self._lock:
+            key_lock = self._key_locks.setdefault(url, threading.Lock())
+        with key_lock:
+            found = self._metadata.get(url)
+            if found is None:
+                found = self._metadata[url] = self._discover(authority, transport, store)
+        return found
+
+    def _discover(self, authority: Authority, transport: Transport,
+                  store: Optional[MetadataStore]) -> ProviderMetadata:
+        stored = store.load(authority.discovery_url) if store is not None else None
+        if stored is not None and self._clock() - stored[1] < STORED_METADATA_TTL:
+            with contextlib.suppress(DiscoveryError):  # a stored document that no longer fits is refetched
+                return parse_metadata(stored[0], authority)
+        try:
+            document = fetch_document(authority, transport)
+        except DiscoveryError as error:
+            if stored is None:
+                raise
+            logger.warning("%s; using the configuration stored %d s ago", error, self._clock() - stored[1])
+            return parse_metadata(stored[0], authority)
+        metadata = parse_metadata(document, authority)
+        if store is not None:
+            store.save(authority.discovery_url, document, self._clock())
+        return metadata
+
+    def clear(self) -> None:
+        with self._lock:
+            self._metadata.clear()
+
+
+def fetch_document(authority: Authority, transport: Transport) -> Any:
+    """GET the authority's OpenID configuration as parsed JSON (unchecked; see parse_metadata)."""
+    try:
+        response = transport.get(authority.discovery_url)
+    except (TransportError, ProtocolError) as exc:  # ProtocolError: an answer over the size cap
+        raise DiscoveryError(f"could not fetch the OpenID configuration: {exc}", authority=authority.url) from None
+    if response.status_code != 200:
+        raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} answered "
+                             f"HTTP {response.status_code}", authority=authority.url)
+    try:
+        return response.json()
+    except ValueError:
+        raise DiscoveryError(f"the OpenID configuration at {authority.discovery_url} is not JSON",
+                             authority=authority.url) from None
+
+
+def fetch_metadata(authority: Authority, transport: Transport) -> ProviderMetadata:
+    """GET and check the authority's OpenID configuration (no memo; see ``Discovery``)."""
+    return parse_metadata(fetch_document(authority, transport), authority)
+
+
+#: The process-wide memo every application shares.
+discovery = Discovery()

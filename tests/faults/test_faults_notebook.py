@@ -1,0 +1,73 @@
+"""The notebook handle through provider faults: a cell gets the documented error (or its token),
+never a stuck handle; the next ``token()`` after the fault clears works without a new sign-in."""
+import time
+
+import pytest
+
+import nbauth
+from support.fake_provider import CLIENT_ID
+from nbauth.cache import PersistedTokenCache
+from nbauth.exceptions import OAuthError, ProtocolError, TransportError
+from nbauth.ui import Status
+from test_faults_network import OUTCOME, Device, clock, provider  # noqa: F401 - fixtures
+from support.faults import FAULTS, SCOPES, TIMEOUT, TOKEN_LIFETIME, Faults, assert_kept, make_app, sign_in
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def handle(provider, path, clock, ui="none"):
+    return nbauth.login(CLIENT_ID, oidc_authority=provider.issuer, scopes=SCOPES, ui=ui, clock=clock, timeout=TIMEOUT,
+                        cache=PersistedTokenCache(path, clock=clock))
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_signed_in_handle_whose_refresh_fails_recovers_on_the_next_call(provider, tmp_path, clock, fault):
+    path = tmp_path / "token_cache.json"
+    first, _ = sign_in(make_app(provider, path, clock))
+    me = handle(provider, path, clock)
+    assert me.status is Status.SIGNED_IN  # silently, from the cache
+    clock.advance(TOKEN_LIFETIME)
+    faults = Faults(provider.server, "/fake/token", provider._token)
+    faults.start(fault)
+    try:
+        expected = OUTCOME[fault] if not isinstance(OUTCOME[fault], str) else OAuthError
+        with pytest.raises(expected):
+            me.token(timeout=0)
+        assert_kept(me.app, path, first["refresh_token"])
+    finally:
+        faults.clear()
+    assert me.token(timeout=0) != first["access_token"]  # refreshed, no new sign-in
+    assert me.status is Status.SIGNED_IN
+
+
+@pytest.mark.parametrize("fault", ["down", "reset", "500 html"])
+def test_an_outage_while_the_handle_polls_ends_in_an_error_and_sign_in_again_works(provider, tmp_path, fault):
+    device = Device(provider)
+    me = handle(provider, tmp_path / "token_cache.json", time.time, ui="terminal")  # polls on the real clock
+    assert me.status is Status.WAITING
+    device.token.start(fault)
+    try:
+        assert me.wait(30) is Status.ERROR  # the poller's thread ended; nothing escaped it
+        with pytest.raises((TransportError, ProtocolError)):
+            me.token(timeout=0)
+    finally:
+        device.token.clear()
+    device.approve()
+    me.sign_in_again()
+    assert me.token(timeout=30) and me.status is Status.SIGNED_IN
+
+
+def test_a_refused_refresh_token_is_no_fault_but_sign_in_needed(provider, tmp_path, clock):
+    """Unlike a transient failure, a refresh token the provider refuses needs a person."""
+    path = tmp_path / "token_cache.json"
+    sign_in(make_app(provider, path, clock))
+    me = handle(provider, path, clock)
+    clock.advance(TOKEN_LIFETIME)
+    faults = Faults(provider.server, "/fake/token", lambda request: (400, {}, {"error": "invalid_grant"}))
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        me.token(timeout=0)
+    assert me.status is Status.SIGN_IN_NEEDED
+    asked = faults.requests()
+    with pytest.raises(OAuthError, match="invalid_grant"):
+        me.token(timeout=0)  # the handle says why, without asking the provider again
+    assert faults.requests() == asked

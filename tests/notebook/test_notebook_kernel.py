@@ -1,0 +1,162 @@
+"""The quickstart notebook in a real IPython kernel (nbclient), cell by cell, against the local provider.
+
+The widget presentation is forced (``NBAUTH_UI=widget``) since CI sets ``CI``. Cells run one at a
+time inside ``setup_kernel()`` so the kernel, its widgets and its polling thread live between them.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from idp.server import EMAILS
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+CODE_IN_TEXT = re.compile(r"(?:enter|check) the code (\S+)")
+
+
+@pytest.fixture
+def kernel_env(monkeypatch, tmp_path):
+    """What the kernel inherits: the widget forced, a private cache, an isolated IPython dir."""
+    monkeypatch.setenv("NBAUTH_UI", "widget")
+    monkeypatch.setenv("NBAUTH_CACHE_PATH", str(tmp_path / "cache" / "token_cache.json"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+
+    def use(authority: str) -> None:
+        monkeypatch.setenv("NBAUTH_DEMO_AUTHORITY", authority)
+
+    return use
+
+
+class Kernel:
+    """A notebook run cell by cell; ``run`` also executes code that is not in the notebook."""
+
+    def __init__(self, nb):
+        self.nb = nb
+        self.client = NotebookClient(nb, timeout=60, kernel_name="python3", store_widget_state=True)
+
+    def cell(self, n: int):
+        """The n-th code cell (0-based) of the notebook."""
+        return [c for c in self.nb.cells if c.cell_type == "code"][n]
+
+    def execute(self, n: int) -> float:
+        cell = self.cell(n)
+        started = time.perf_counter()
+        self.client.execute_cell(cell, self.nb.cells.index(cell))
+        return time.perf_counter() - started
+
+    def run(self, source: str) -> str:
+        cell = nbformat.v4.new_code_cell(source)
+        self.nb.cells.append(cell)
+        self.client.execute_cell(cell, len(self.nb.cells) - 1)
+        return stdout(cell)
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def displayed(cell) -> dict:
+    [data] = [o.data for o in cell.outputs if o.output_type == "display_data"]
+    return data
+
+
+def user_code(cell) -> str:
+    return CODE_IN_TEXT.search(displayed(cell)["text/plain"]).group(1)
+
+
+def quickstart() -> Kernel:
+    return Kernel(nbformat.read(QUICKSTART, as_version=4))
+
+
+def test_sign_in_cell_returns_while_pending_and_a_later_cell_gets_the_token(idp, kernel_env):
+    kernel_env(idp.issuer)
+    kernel = quickstart()
+    with kernel.client.setup_kernel():
+        took = kernel.execute(0)
+        data = displayed(kernel.cell(0))
+        code = user_code(kernel.cell(0))
+        assert WIDGET_VIEW in data and code in data["text/html"]
+        assert took < 30  # the cell finished; the person has not signed in yet
+        kernel.execute(1)
+        assert stdout(kernel.cell(1)) == "the kernel is free: 285\n"
+        assert idp.token_log("device_code", user_code=code) and \
+            all(e["outcome"] == "authorization_pending" for e in idp.token_log("device_code", user_code=code))
+        idp.approve_device(code, "alice")
+        kernel.execute(2)
+        assert re.fullmatch(rf"signed in as {EMAILS['alice']} - access token of \d+ characters\n",
+                            stdout(kernel.cell(2)))
+        assert kernel.run("print(me.status.value, me.state.user_code == '')") == "signed_in True\n"
+
+
+def test_cancel_in_the_kernel_stops_polling(idp, kernel_env):
+    kernel_env(idp.issuer)
+    kernel = quickstart()
+    with kernel.client.setup_kernel():
+        kernel.execute(0)
+        code = user_code(kernel.cell(0))
+        out = kernel.run("import threading\nme.cancel()\nprint(me.status.value, "
+                         "[t.name for t in threading.enumerate() if t.name.startswith('nbauth')])")
+        assert out == "cancelled []\n"
+        polls = len(idp.token_log("device_code", user_code=code))
+        idp.approve_device(code, "alice")
+        out = kernel.run("import time\ntime.sleep(2.5)  # two poll intervals: nothing may poll now\n"
+                         "print(me.status.value, me.account)")
+        assert out == "cancelled None\n"
+        assert len(idp.token_log("device_code", user_code=code)) == polls
+
+
+def test_expired_code_then_sign_in_again_in_the_kernel(make_idp, kernel_env):
+    provider = make_idp(device_code_ttl=3)
+    kernel_env(provider.issuer)
+    kernel = quickstart()
+    with kernel.client.setup_kernel():
+        kernel.execute(0)
+        first = user_code(kernel.cell(0))
+        assert kernel.run("print(me.wait(30).value)") == "expired\n"
+        second = kernel.run("me.sign_in_again()\nprint(me.state.user_code)").strip()
+        assert second and second != first
+        provider.approve_device(second, "bob")
+        kernel.execute(2)
+        assert stdout(kernel.cell(2)).startswith(f"signed in as {EMAILS['bob']}")
+
+
+#: Links nbauth's URL rules accept (no whitespace, http or https) but the widget must not make
+#: clickable (http off loopback) nor let inject markup; a javascript: link is refused outright.
+HOSTILE_URI = "http://evil.example/<img/src=x/onerror=alert(1)>"
+HOSTILE_CODE = '<script>alert("code")</script>'
+
+
+def hostile_provider(server) -> None:
+    issuer = server.url
+    server.route("GET", "/.well-known/openid-configuration", (200, {}, {
+        "issuer": issuer, "token_endpoint": issuer + "/token",
+        "device_authorization_endpoint": issuer + "/device", "jwks_uri": issuer + "/jwks"}))
+    server.route("POST", "/device", (200, {}, {
+        "device_code": "dc", "user_code": HOSTILE_CODE, "verification_uri": HOSTILE_URI,
+        "verification_uri_complete": "http://evil.example/<a/href='javascript:alert(2)'>click</a>",
+        "message": "<b onmouseover=alert(3)>hi</b>", "expires_in": 600, "interval": 1}))
+    server.route("POST", "/token", lambda request: (400, {}, {"error": "authorization_pending"}))
+
+
+def test_hostile_provider_strings_are_inert_text(fake_server, kernel_env):
+    hostile_provider(fake_server)
+    kernel_env(fake_server.url)
+    kernel = quickstart()
+    with kernel.client.setup_kernel():
+        kernel.execute(0)
+        kernel.client.set_widgets_metadata()
+        states = kernel.nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+        widget_html = " ".join(str(s["state"].get("value", "")) for s in states.values())
+        fallback_html = displayed(kernel.cell(0))["text/html"]
+        kernel.run("me.cancel()")
+    for html in (fallback_html, widget_html):
+        assert "<script" not in html and "<img" not in html and "<a href='javascript" not in html
+        assert 'href="javascript' not in html
+        assert "&lt;script&gt;alert(&quot;code&quot;)&lt;/script&gt;" in html
+        assert '<code class="nbauth-unsafe-link">http://evil.example/&lt;img/src=x/onerror=alert(1)&gt;' in html
