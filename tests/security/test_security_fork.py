@@ -14,9 +14,12 @@ import time
 import pytest
 
 from nbauth.cache import PersistedTokenCache, TokenCache
+from nbauth.provider.authority import discovery, parse_authority
+from nbauth.transport import Transport
 from nbauth.tokens.single_flight import RefreshLocks
 from test_cache_persistence import on_disk, users
 from support.cache import NOW, expect_line, kill, oidc_event, python_child
+from support.fake_provider import MOUNT, FakeProvider
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -168,5 +171,28 @@ def test_a_child_forked_while_a_thread_changes_an_in_memory_cache_can_use_it():
         release.set()
     try:
         assert child.run() == "['carol']"
+    finally:
+        child.end()
+
+
+def test_a_child_forked_while_a_thread_discovers_a_provider_can_discover_it(fake_server):
+    provider = FakeProvider(fake_server)
+    authority, asked, answer = parse_authority(oidc_authority=provider.issuer), threading.Event(), threading.Event()
+
+    def slowly(request):
+        asked.set()
+        answer.wait(10)
+        return 200, {}, provider.metadata()
+    fake_server.route("GET", MOUNT + "/.well-known/openid-configuration", slowly)
+    discovering = threading.Thread(target=discovery.get, args=(authority, Transport()))
+    discovering.start()  # holds the authority's discovery lock until the provider answers
+    try:
+        assert asked.wait(10)
+        child = ForkedChild(lambda: discovery.get(authority, Transport()).issuer)
+    finally:
+        answer.set()
+        discovering.join(10)
+    try:
+        assert child.run() == provider.issuer
     finally:
         child.end()
