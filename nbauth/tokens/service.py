@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Seque
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
 from ..cache.schema import PROVIDER_FIELD, environment_and_realm, home_account
 from ..clock import Clock, Wait, system_clock, system_wait
-from ..exceptions import ConfigurationError, IdTokenError, OAuthError, ProtocolError, TransportError
+from ..exceptions import ConfigurationError, IdTokenError, NbauthError, OAuthError, ProtocolError, TransportError
 from ..flows.device import poll_until_done
 from ..protocol import scopes as scope_rules
 from ..protocol.client_auth import ClientAuth
@@ -193,7 +193,7 @@ class TokenService:
             return 0
         try:
             metadata = self.metadata()
-        except (TransportError, ProtocolError, ConfigurationError) as exc:
+        except NbauthError as exc:
             logger.warning("could not revoke the refresh token: %s", exc)
             return 0
         return revocation.revoke_refresh_tokens(self.transport, metadata, self.client_auth, secrets)
