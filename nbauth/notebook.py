@@ -15,7 +15,15 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .clock import Clock, Wait
-from .exceptions import ConfigurationError, FlowError, IdTokenError, NbauthError, OAuthError, SignInTimeout
+from .exceptions import (
+    ConfigurationError,
+    FlowError,
+    IdTokenError,
+    InteractionUnavailable,
+    NbauthError,
+    OAuthError,
+    SignInTimeout,
+)
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
 from .tokens.refresher import RefreshStatus, Renewal, background_refresher
@@ -157,21 +165,36 @@ class SignIn:
 
     # ---- how it gets there -------------------------------------------------------------------
     def start(self) -> "SignIn":
-        """Sign in silently if the cache allows, else show a device code and poll in the background."""
-        if not self._sign_in_silently():
+        """Sign in silently if the cache allows, else show a device code and poll in the background.
+
+        Where nobody can be reached, ``InteractionUnavailable`` is raised; when the provider had
+        refused the cached sign-in, that refusal (``OAuthError``) is its ``__cause__``.
+        """
+        refusal = self._sign_in_silently()
+        if self.status is Status.SIGNED_IN:
+            return self
+        try:
             self._begin()
+        except InteractionUnavailable as unavailable:
+            if refusal is None:
+                raise
+            raise unavailable from refusal
         return self
 
-    def _sign_in_silently(self) -> bool:
+    def _sign_in_silently(self) -> Optional[NbauthError]:
+        """Settle as signed in with the first cached account that has a token; else the
+        provider's refusal of the last one tried (None if none was refused)."""
+        refusal: Optional[NbauthError] = None
         for account in self.service.accounts(username=self.username):
             try:
                 result = self.service.silent(self.scopes, account)
-            except (OAuthError, IdTokenError):  # refused or unusable: a new sign-in follows
+            except (OAuthError, IdTokenError) as exc:  # refused or unusable: a new sign-in follows
+                refusal = exc
                 continue
             if result is not None:
                 self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
-                return True
-        return False
+                return None
+        return refusal
 
     def _make_presenter(self) -> Presenter:
         return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button)

@@ -166,8 +166,11 @@ def _say(message: str) -> None:
     print(printable(message), file=sys.stderr, flush=True)
 
 
-def _say_provider_details(error: OAuthError) -> None:
-    """What the provider sent with its error that support staff or a sign-in may need."""
+def _say_provider_details(error: Optional[BaseException]) -> None:
+    """What the provider sent with its error (``error``, if an ``OAuthError``) that support
+    staff or a new sign-in may need."""
+    if not isinstance(error, OAuthError):
+        return
     details = {"error codes": ", ".join(map(str, error.error_codes)), "correlation id": error.correlation_id,
                "claims challenge": error.claims}
     for name, value in details.items():
@@ -252,8 +255,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exit_status(error)
     except NbauthError as error:
         _say(f"nbauth: error: {error}")
-        if isinstance(error, OAuthError):
-            _say_provider_details(error)
+        _say_provider_details(error if isinstance(error, OAuthError) else error.__cause__)
         if isinstance(error, InteractionUnavailable):
             _say("nbauth: sign in once with `nbauth login` where a person can; later commands are then silent")
         return exit_status(error)
