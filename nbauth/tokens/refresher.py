@@ -127,6 +127,17 @@ class Refresher:
         self._wake.set()
         return renewal
 
+    @property
+    def renewals(self) -> List[Renewal]:
+        """The renewals kept fresh now (a copy)."""
+        with self._lock:
+            return list(self._renewals)
+
+    @property
+    def thread(self) -> Optional[threading.Thread]:
+        """The renewal thread, once started (None after ``stop``)."""
+        return self._thread
+
     def stop(self, timeout: float = EXIT_JOIN_SECONDS) -> None:
         """End every renewal and the thread (a later ``keep_fresh`` starts it again); waits up to
         ``timeout`` for a renewal in flight."""

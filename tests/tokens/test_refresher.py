@@ -195,7 +195,7 @@ def test_a_signed_out_account_ends_its_renewal(idp, refresher):
 def test_stop_ends_every_renewal_and_the_thread_and_keep_fresh_starts_it_again(idp, refresher):
     app, account = signed_in(idp.issuer)
     renewal = refresher.keep_fresh(app.service, account, SCOPES)
-    thread = refresher._thread
+    thread = refresher.thread
     refresher.stop(10)
     assert not thread.is_alive() and not renewal.active
     statuses = queue.Queue()
@@ -216,9 +216,9 @@ def test_a_forked_child_starts_without_its_parents_renewals(idp):
     renewal = app.keep_fresh(account, SCOPES)
     pid = os.fork()
     if pid == 0:  # the child: exit at once, saying whether it kept the parent's refresher
-        os._exit(0 if refresher_module._background is None else 1)
+        os._exit(0 if refresher_module.background_refresher().renewals == [] else 1)
     assert os.waitpid(pid, 0)[1] == 0
-    assert renewal.active and refresher_module.background_refresher()._renewals == [renewal]
+    assert renewal.active and refresher_module.background_refresher().renewals == [renewal]
 
 
 KEEP_FRESH_THEN_EXIT = """
