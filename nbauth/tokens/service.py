@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
 
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
 from ..cache.schema import PROVIDER_FIELD, environment_and_realm, home_account
@@ -37,6 +37,7 @@ from .single_flight import SingleFlight
 
 logger = logging.getLogger("nbauth")
 
+T = TypeVar("T")
 #: What may go wrong when asking the provider, yet leaves a still-valid cached token usable.
 REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 #: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
@@ -68,7 +69,7 @@ class TokenService:
         self.client_capabilities = list(client_capabilities)
         self.exclude_scopes = list(exclude_scopes)
         self.instance_discovery = instance_discovery
-        self.flights = SingleFlight()
+        self._flights = SingleFlight()
         self._refresh = Refresh(self)
         self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
 
@@ -277,8 +278,7 @@ class TokenService:
         if found is not None and found[0] is TokenState.FRESH:
             return found[1]
         try:
-            return self.flights.run(("app", *sorted(owner.items()), tuple(reportable), claims_challenge),
-                                    fresh_or_redeemed)
+            return self.shared(("app", *sorted(owner.items()), tuple(reportable), claims_challenge), fresh_or_redeemed)
         except REFRESH_FAILURES as exc:
             if found is None:
                 raise
@@ -320,9 +320,9 @@ class TokenService:
                                clock=clock or self.clock, wait=wait or self.wait, cancelled=cancelled, stop=stop,
                                on_poll=on_poll)
 
-    def shared(self, key: Hashable, fetch: Callable[[], Optional[TokenResult]]) -> Optional[TokenResult]:
-        """``fetch()`` once for every concurrent caller with ``key``."""
-        return self.flights.run(key, fetch)
+    def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        """``fetch()`` once for every concurrent caller with ``key`` (``single_flight``)."""
+        return self._flights.run(key, fetch)
 
 
 def _token_of(cached: Optional[Cached]) -> Optional[TokenResult]:
