@@ -14,13 +14,19 @@ import functools
 import threading
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .cache.schema import home_account
 from .clock import Clock, Wait
-from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError, SignInTimeout
+from .exceptions import (
+    ConfigurationError,
+    FlowError,
+    IdTokenError,
+    InteractionUnavailable,
+    NbauthError,
+    OAuthError,
+    SignInTimeout,
+)
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
-from .provider.revocation import revoke_refresh_tokens
-from .tokens.refresher import RefreshStatus, Renewal
+from .tokens.refresher import RefreshStatus, Renewal, background_refresher
 from .ui import FlowState, Presenter, Status, choose, make_presenter
 from .ui.text import remaining
 
@@ -37,7 +43,8 @@ class SignIn:
 
     ``token()`` gives an access token (waiting for a pending sign-in); ``cancel()``,
     ``sign_in_again()`` and ``sign_out()`` are what the widget's buttons do; ``app`` is the
-    ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual. Every change of
+    ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual, and
+    ``service`` its token engine, which the handle uses. Every change of
     state goes through ``_settle``, which also keeps a signed-in account's token fresh in the
     background (a ``Renewal`` of the process's refresher) and stops that when it signs out.
     """
@@ -48,13 +55,14 @@ class SignIn:
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
+        self.service = app.service
         self.scopes = list(scopes)
         self.authority = authority
         self.username = username
         self.keep_fresh = keep_fresh
         self._ui = ui
-        self._clock = clock or app._clock  # time and waits: the app's unless given (tests pass fakes)
-        self._wait = wait or app._wait
+        self._clock = clock or self.service.clock  # time and waits: the app's unless given (tests pass fakes)
+        self._wait = wait or self.service.wait
         self._changed = threading.Condition()
         self._state = FlowState(status=Status.SIGN_IN_NEEDED, authority=authority)
         self._account: Optional[dict] = None
@@ -99,7 +107,8 @@ class SignIn:
 
         After the provider refused the refresh token, this starts a new sign-in and waits for it;
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
-        ``invalid_grant``: MSAL's interaction-required errors).
+        ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
+        sent (``claims``, ``error_codes``, ``correlation_id``).
         """
         status = self.wait(timeout)
         if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
@@ -107,13 +116,17 @@ class SignIn:
             status = self.wait(timeout)
         if status is not Status.SIGNED_IN:
             raise self._why_not(status, timeout)
-        result = self.app.acquire_token_silent_with_error(list(scopes or self.scopes), account=self._account)
-        if result and "access_token" in result:
-            return result["access_token"]
-        error = _error_of(result or {"error": "no_token", "error_description": "no usable token in the cache"})
-        if not result or error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
+        try:
+            result = self.service.silent(list(scopes or self.scopes), self._account)
+        except OAuthError as error:
+            if error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
+                self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
+            raise
+        if result is None:
+            error = OAuthError("no_token", "no usable token in the cache")
             self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
-        raise error
+            raise error
+        return result.access_token
 
     def cancel(self) -> None:
         """Stop a pending sign-in now; returns once polling has stopped."""
@@ -144,26 +157,44 @@ class SignIn:
         if account is None:
             return
         try:
-            revoke_refresh_tokens(self.app, account)
+            self.service.revoke(account)
         finally:
-            self.app.remove_account(account)
+            self.service.remove(account)
             self._settle(self._attempt, self._state.settle(Status.SIGNED_OUT, account.get("username") or ""),
                          account=None)
 
     # ---- how it gets there -------------------------------------------------------------------
     def start(self) -> "SignIn":
-        """Sign in silently if the cache allows, else show a device code and poll in the background."""
-        if not self._sign_in_silently():
+        """Sign in silently if the cache allows, else show a device code and poll in the background.
+
+        Where nobody can be reached, ``InteractionUnavailable`` is raised; when the provider had
+        refused the cached sign-in, that refusal (``OAuthError``) is its ``__cause__``.
+        """
+        refusal = self._sign_in_silently()
+        if self.status is Status.SIGNED_IN:
+            return self
+        try:
             self._begin()
+        except InteractionUnavailable as unavailable:
+            if refusal is None:
+                raise
+            raise unavailable from refusal
         return self
 
-    def _sign_in_silently(self) -> bool:
-        for account in self.app.get_accounts(username=self.username):
-            result = self.app.acquire_token_silent_with_error(self.scopes, account=account)
-            if result and "access_token" in result:
+    def _sign_in_silently(self) -> Optional[NbauthError]:
+        """Settle as signed in with the first cached account that has a token; else the
+        provider's refusal of the last one tried (None if none was refused)."""
+        refusal: Optional[NbauthError] = None
+        for account in self.service.accounts(username=self.username):
+            try:
+                result = self.service.silent(self.scopes, account)
+            except (OAuthError, IdTokenError) as exc:  # refused or unusable: a new sign-in follows
+                refusal = exc
+                continue
+            if result is not None:
                 self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
-                return True
-        return False
+                return None
+        return refusal
 
     def _make_presenter(self) -> Presenter:
         return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button)
@@ -172,7 +203,7 @@ class SignIn:
         presenter = self._presenter or self._make_presenter()
         presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
         self._presenter = presenter
-        flow = self.app._start_device_flow(self.scopes)
+        flow = self.service.start_device_flow(self.scopes)
         state = FlowState.from_flow(msal_view(flow), self.authority)
         with self._changed:
             self._attempt += 1
@@ -186,8 +217,8 @@ class SignIn:
     def _poll(self, attempt: int, flow: DeviceFlow, state: FlowState, cancelled: threading.Event) -> None:
         account: Any = _UNCHANGED
         try:
-            result = self.app._poll_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
-            account = self._account_of(result)
+            result = self.service.redeem_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
+            account = result.account
             outcome, detail, error = Outcome.SIGNED_IN, _name(account), None
         except OAuthError as exc:
             outcome = Outcome.CANCELLED if cancelled.is_set() else device_poll_outcome(exc.error)
@@ -197,11 +228,6 @@ class SignIn:
         except Exception as exc:  # the thread's edge: whatever ends the polling must end the waiting too
             outcome, detail, error = Outcome.FAILED, str(exc) or type(exc).__name__, exc
         self._settle(attempt, state.settle(STATUS_OF[outcome], detail), account=account, error=error)
-
-    def _account_of(self, result: dict) -> Optional[dict]:
-        """The cached account the token response was filed under."""
-        home_account_id = home_account(result, result.get("id_token_claims") or {})[1]
-        return next((a for a in self.app.get_accounts() if a.get("home_account_id") == home_account_id), None)
 
     def _settle(self, attempt: int, state: FlowState, *, account: Any = _UNCHANGED,
                 error: Optional[Exception] = None) -> None:
@@ -225,8 +251,8 @@ class SignIn:
             self._renewal.cancel()
             self._renewal = None
         if signed_in and self._renewal is None:
-            self._renewal = self.app.keep_fresh(self._account, self.scopes,
-                                                functools.partial(self._renewed, self._attempt))
+            self._renewal = background_refresher().keep_fresh(self.service, self._account, self.scopes,
+                                                              functools.partial(self._renewed, self._attempt))
 
     def _renewed(self, attempt: int, status: RefreshStatus) -> None:
         """The refresher's report (from its thread): a refused refresh token means sign-in is needed,
@@ -253,10 +279,6 @@ class SignIn:
 
 def _name(account: Optional[dict]) -> str:
     return (account or {}).get("username") or (account or {}).get("home_account_id") or ""
-
-
-def _error_of(result: dict) -> OAuthError:
-    return OAuthError(result.get("error") or "unknown_error", result.get("error_description") or "")
 
 
 def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,

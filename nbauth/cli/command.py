@@ -94,11 +94,9 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_logout(args: argparse.Namespace) -> int:
     """Sign out: revoke the refresh tokens at the provider and forget the account here."""
-    from ..provider.revocation import revoke_refresh_tokens
-
     settings, path = _settings(args)
-    app = _app(settings, path)
-    accounts = app.get_accounts(username=None if args.all else settings.username)
+    service = _app(settings, path).service
+    accounts = service.accounts(username=None if args.all else settings.username)
     if len(accounts) > 1 and not args.all:
         names = ", ".join(a.get("username") or a["home_account_id"] for a in accounts)
         raise ConfigurationError(f"several accounts are signed in ({names}): name one with --username, or use --all")
@@ -106,9 +104,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
         _say("No account to sign out.")
     for account in accounts:
         try:
-            revoke_refresh_tokens(app, account)
+            service.revoke(account)
         finally:
-            app.remove_account(account)
+            service.remove(account)
         _say(f"Signed out {account.get('username') or account['home_account_id']}.")
     if settings.username and any(a.get("username") == settings.username for a in accounts):
         cli_settings.save(cli_settings.settings_path(path), dataclasses.replace(settings, username=None))
@@ -166,6 +164,18 @@ def _sign_in(settings: Settings, path: Path) -> Any:
 
 def _say(message: str) -> None:
     print(printable(message), file=sys.stderr, flush=True)
+
+
+def _say_provider_details(error: Optional[BaseException]) -> None:
+    """What the provider sent with its error (``error``, if an ``OAuthError``) that support
+    staff or a new sign-in may need."""
+    if not isinstance(error, OAuthError):
+        return
+    details = {"error codes": ", ".join(map(str, error.error_codes)), "correlation id": error.correlation_id,
+               "claims challenge": error.claims}
+    for name, value in details.items():
+        if value:
+            _say(f"nbauth: {name}: {value}")
 
 
 def _printable_values(value: Any) -> Any:
@@ -245,6 +255,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exit_status(error)
     except NbauthError as error:
         _say(f"nbauth: error: {error}")
+        _say_provider_details(error if isinstance(error, OAuthError) else error.__cause__)
         if isinstance(error, InteractionUnavailable):
             _say("nbauth: sign in once with `nbauth login` where a person can; later commands are then silent")
         return exit_status(error)

@@ -16,7 +16,6 @@ import pytest
 from nbauth.cache import PersistedTokenCache, TokenCache
 from nbauth.provider.authority import discovery, parse_authority
 from nbauth.transport import Transport
-from nbauth.tokens.single_flight import RefreshLocks
 from test_cache_persistence import on_disk, users
 from support.cache import NOW, expect_line, kill, oidc_event, python_child
 from support.fake_provider import MOUNT, FakeProvider
@@ -138,16 +137,16 @@ def test_a_child_forked_while_a_thread_holds_the_cache_lock(path):
 
 
 def test_a_child_forked_while_a_thread_holds_a_refresh_lock(path, caplog):
-    locks = RefreshLocks(PersistedTokenCache(path, clock=lambda: NOW))
-    with locks.hold(ACCOUNT, timeout=1):
+    cache = PersistedTokenCache(path, clock=lambda: NOW)
+    with cache.refresh_lock(ACCOUNT, timeout=1):
         (lock_path,) = path.parent.glob("token_cache.json.refresh-*.lock")
 
     def refresh_lock():
         started = time.monotonic()
-        with locks.hold(ACCOUNT, timeout=5):
+        with cache.refresh_lock(ACCOUNT, timeout=5):
             return f"held in {time.monotonic() - started:.1f} s"
 
-    with held_by_a_thread(lambda: locks.hold(ACCOUNT, timeout=5)) as release:
+    with held_by_a_thread(lambda: cache.refresh_lock(ACCOUNT, timeout=5)) as release:
         child = ForkedChild(refresh_lock)
         release.set()
     try:
