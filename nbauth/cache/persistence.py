@@ -94,6 +94,9 @@ class PersistedTokenCache(SerializableTokenCache):
     def __repr__(self) -> str:
         return f"<PersistedTokenCache {str(self.path)!r}>"
 
+    def _label(self) -> str:
+        return f"the token cache file {self.path}"
+
     def __del__(self) -> None:
         version = getattr(self, "_version", None)  # absent if __init__ failed
         if version is not None:
@@ -157,7 +160,7 @@ class PersistedTokenCache(SerializableTokenCache):
                     self._put(name, key, None)
                 for key, entry in wanted.items():
                     self._put(name, key, entry)
-            self._extra_sections = incoming._extra_sections
+            self._kept_sections, self._kept_entries = incoming._kept_sections, incoming._kept_entries
         self.has_state_changed = False
 
     # ---- keeping memory and file in step -----------------------------------------------------
@@ -236,7 +239,7 @@ class PersistedTokenCache(SerializableTokenCache):
         """Load a version of the file, with this process's unsaved changes laid over it."""
         self._load_document(document)
         for (name, key), entry in self._pending.items():
-            self._sections[name].assign(key, entry)
+            self._assign(name, key, entry)
         self._hold(version)
 
     def _hold(self, version: Optional[FileVersion]) -> None:
