@@ -68,7 +68,8 @@ class CreationLock:
                 wait = min(wait * 2, _LONGEST_WAIT)
                 continue
             try:
-                os.write(fd, f"{os.getpid()} {sys.argv[0] if sys.argv else ''}".encode())
+                with contextlib.suppress(OSError):  # who holds it, for others (a full disk: nobody is told)
+                    os.write(fd, f"{os.getpid()} {sys.argv[0] if sys.argv else ''}".encode())
                 return os.fstat(fd).st_ino
             finally:
                 os.close(fd)
