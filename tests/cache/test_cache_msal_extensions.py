@@ -134,3 +134,85 @@ def test_a_lock_file_left_by_a_crashed_process_is_removed(path):
     cache = PersistedTokenCache(path, clock=lambda: NOW, lock_timeout=0.5)
     cache.add(oidc_event("alice"))
     assert users(PersistedTokenCache(path, clock=lambda: NOW)) == ["alice"] and not lock_file.exists()
+
+
+#: One process refreshing one account through the shared file for ``seconds``: nbauth's
+#: PersistedTokenCache, or msal with msal-extensions' (msal refreshes at every call, since it
+#: treats tokens with under 5 minutes left as expired). Each call checks that every account is
+#: in the file and that a token comes back; at the end it prints what it saw.
+REFRESHING_PROCESS = """
+import json, sys, time
+kind, path, issuer, client_id, secret, user, password, seconds = sys.argv[1:]
+SCOPES = ["api:read"]
+if kind == "msal":
+    import msal, msal_extensions
+    cache = msal_extensions.PersistedTokenCache(msal_extensions.FilePersistence(path))
+    app = msal.ConfidentialClientApplication(client_id, client_credential=secret, oidc_authority=issuer,
+                                             token_cache=cache)
+else:
+    import nbauth
+    cache = nbauth.PersistedTokenCache(path)
+    app = nbauth.PublicClientApplication(client_id, oidc_authority=issuer, token_cache=cache)
+if kind == "msal":  # msal's password flow asks Entra's user realm first: sign in with requests, then
+    import requests  # let msal redeem the refresh token (it files the tokens in its cache its way)
+    endpoint = app.authority.token_endpoint
+    signed_in = requests.post(endpoint, auth=(client_id, secret), timeout=20, data={
+        "grant_type": "password", "username": user, "password": password,
+        "scope": "openid profile offline_access " + " ".join(SCOPES)}).json()
+    first = app.acquire_token_by_refresh_token(signed_in["refresh_token"], SCOPES)
+else:
+    first = app.acquire_token_by_username_password(user, password, SCOPES)
+assert "access_token" in first, first.get("error_description")
+print("ready", flush=True)
+sys.stdin.readline()
+seen = {"calls": 0, "refreshes": 0, "failures": [], "missing": []}
+deadline = time.monotonic() + float(seconds)
+while time.monotonic() < deadline:
+    present = {a["home_account_id"] for a in cache.search("Account", query={})}
+    if not {"alice", "bob"} <= present:
+        seen["missing"].append(sorted(present))
+    mine = [a for a in app.get_accounts() if a["home_account_id"] == user]
+    result = app.acquire_token_silent(SCOPES, mine[0]) if mine else {"error": "no account"}
+    seen["calls"] += 1
+    if not result or "access_token" not in result:
+        seen["failures"].append(result and result.get("error"))
+    elif result.get("token_source") == "identity_provider":
+        seen["refreshes"] += 1
+    time.sleep(0.2)  # pacing, not waiting for a state
+seen["rt"] = [rt["secret"] for rt in cache.search("RefreshToken", query={"client_id": client_id, "home_account_id": user})]
+print("seen", json.dumps(seen), flush=True)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_two_nbauth_and_one_msal_extensions_process_refresh_through_one_file_for_a_minute(make_idp, path):
+    from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, NATIVE_CLIENT, USERS
+
+    idp = make_idp(access_token_ttl=3)  # rotating refresh tokens: one used twice revokes the grant
+    runs = [("nbauth", NATIVE_CLIENT, "", "alice"), ("nbauth", NATIVE_CLIENT, "", "bob"),
+            ("msal", CONFIDENTIAL_CLIENT, CLIENT_SECRET, "alice")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", CacheWarning)  # the children's, in their stderr, fail them below
+        children = [python_child(REFRESHING_PROCESS, kind, str(path), idp.issuer, client, secret, user, USERS[user],
+                                 "60", env=dict(__import__("os").environ, PYTHONWARNINGS="error::UserWarning"))
+                    for kind, client, secret, user in runs]
+    try:
+        for child in children:  # signed in one after the other, so every account is there from now on
+            expect_line(child, "ready")
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        seen = [json.loads(expect_line(child, "seen").split(" ", 1)[1]) for child in children]
+        assert [child.wait(30) for child in children] == [0, 0, 0]
+    finally:
+        for child in children:
+            kill(child)
+    for (kind, client, _, user), mine in zip(runs, seen):
+        assert mine["missing"] == [] and mine["failures"] == [], (kind, user, mine)
+        assert mine["refreshes"] >= 10, (kind, user, mine)  # the tokens were short: refreshes went on
+    assert idp.stats().get("refresh_token:error", 0) == 0  # no refresh token refused
+    final = PersistedTokenCache(path)
+    for (kind, client, _, user), mine in zip(runs, seen):  # each process's last refresh token is the file's
+        (rt,) = final.search(CredentialType.REFRESH_TOKEN, query={"client_id": client, "home_account_id": user})
+        assert [rt["secret"]] == mine["rt"], (kind, user)
+    assert [p.name for p in path.parent.iterdir() if ".damaged-" in p.name] == []
