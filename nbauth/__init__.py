@@ -28,6 +28,7 @@ _LAZY = {
     "PublicClientApplication": "nbauth.apps.public",
     "cancel_device_flow": "nbauth.apps.public",
     "ConfidentialClientApplication": "nbauth.apps.confidential",
+    "Prompt": "nbauth.apps.prompt",
     "TokenCache": "nbauth.cache",
     "SerializableTokenCache": "nbauth.cache",
     "PersistedTokenCache": "nbauth.cache",
