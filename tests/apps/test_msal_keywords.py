@@ -168,3 +168,36 @@ def test_prompt_constants_are_msals():
 
 def test_is_pop_supported_is_false_without_a_broker(provider):
     assert provider.app().is_pop_supported() is False
+
+
+class MinimalHttpClient:
+    """MSAL's documented minimal http_client: get/post with exactly MSAL's keywords, answers
+    with only ``status_code`` and ``text`` (no headers)."""
+
+    class Response:
+        def __init__(self, status_code, text):
+            self.status_code, self.text = status_code, text
+
+    def __init__(self):
+        import requests
+
+        self.session, self.calls = requests.Session(), []
+
+    def get(self, url, params=None, headers=None):
+        self.calls.append(("GET", url))
+        answer = self.session.get(url, params=params, headers=headers, timeout=10)
+        return self.Response(answer.status_code, answer.text)
+
+    def post(self, url, params=None, data=None, headers=None):
+        self.calls.append(("POST", url))
+        answer = self.session.post(url, params=params, data=data, headers=headers, timeout=10)
+        return self.Response(answer.status_code, answer.text)
+
+
+def test_an_http_client_of_msals_minimal_shape_works(provider):
+    client = MinimalHttpClient()
+    app = nbauth.PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, http_client=client)
+    assert app.acquire_token_by_username_password("alice", "pw", ["api:read"])["token_source"] == "identity_provider"
+    (account,) = app.get_accounts()
+    assert app.acquire_token_silent(["api:read"], account)["token_source"] == "cache"
+    assert ("POST", provider.base + "/token") in client.calls
