@@ -9,7 +9,7 @@ import pytest
 
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.exceptions import CacheWarning
-from support.cache import NOW, oidc_event
+from support.cache import NOW, cache_path, oidc_event  # noqa: F401 - a fixture
 
 ACCOUNT, AT = CredentialType.ACCOUNT, CredentialType.ACCESS_TOKEN
 
@@ -94,10 +94,8 @@ def test_a_known_section_of_another_shape_is_kept_until_nbauth_files_into_it():
 
 
 @pytest.fixture
-def path(tmp_path):
-    folder = tmp_path / "nbauth"
-    folder.mkdir(mode=0o700)
-    return folder / "token_cache.json"
+def path(cache_path):
+    return cache_path
 
 
 def test_a_persisted_file_with_odd_entries_is_not_set_aside(path):

@@ -2,15 +2,14 @@
 (``<file>.lockfile``) while it writes, and a file read empty or cut short while msal-extensions
 rewrites it in place is read again under that lock, never taken as an empty or damaged cache."""
 import json
+import os
 import threading
-import warnings
 
 import msal
 import pytest
 
 from nbauth.cache import CredentialType, PersistedTokenCache
-from nbauth.exceptions import CacheWarning
-from support.cache import NOW, expect_line, kill, oidc_event, python_child
+from support.cache import NOW, cache_path, cache_warnings_fail, expect_line, kill, oidc_event, python_child  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.timeout(60)
 ACCOUNT = CredentialType.ACCOUNT
@@ -34,18 +33,12 @@ print("done", flush=True)
 """
 
 
-@pytest.fixture(autouse=True)
-def cache_warnings_are_errors():
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CacheWarning)
-        yield
+pytestmark = [pytestmark, pytest.mark.usefixtures("cache_warnings_fail")]
 
 
 @pytest.fixture
-def path(tmp_path):
-    folder = tmp_path / "nbauth"
-    folder.mkdir(mode=0o700)
-    return folder / "token_cache.json"
+def path(cache_path):
+    return cache_path
 
 
 def users(cache) -> list:
@@ -120,7 +113,7 @@ def test_nbauth_holds_msal_extensions_lock_file_while_it_writes(path):
     with cache.batch():
         cache.add(oidc_event("alice"))
         pid, program = lock_file.read_text().split(" ", 1)  # as msal-extensions writes it
-        assert int(pid) == __import__("os").getpid()
+        assert int(pid) == os.getpid()
     assert not lock_file.exists()  # deleted, as msal-extensions does
     assert json.loads(path.read_text())["Account"]
 
@@ -191,11 +184,9 @@ def test_two_nbauth_and_one_msal_extensions_process_refresh_through_one_file_for
     idp = make_idp(access_token_ttl=3)  # rotating refresh tokens: one used twice revokes the grant
     runs = [("nbauth", NATIVE_CLIENT, "", "alice"), ("nbauth", NATIVE_CLIENT, "", "bob"),
             ("msal", CONFIDENTIAL_CLIENT, CLIENT_SECRET, "alice")]
-    with warnings.catch_warnings():
-        warnings.simplefilter("default", CacheWarning)  # the children's, in their stderr, fail them below
-        children = [python_child(REFRESHING_PROCESS, kind, str(path), idp.issuer, client, secret, user, USERS[user],
-                                 "60", env=dict(__import__("os").environ, PYTHONWARNINGS="error::UserWarning"))
-                    for kind, client, secret, user in runs]
+    env = dict(os.environ, PYTHONWARNINGS="error::UserWarning")  # a CacheWarning fails a child
+    children = [python_child(REFRESHING_PROCESS, kind, str(path), idp.issuer, client, secret, user, USERS[user], "60",
+                             env=env) for kind, client, secret, user in runs]
     try:
         for child in children:  # signed in one after the other, so every account is there from now on
             expect_line(child, "ready")

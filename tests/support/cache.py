@@ -113,3 +113,31 @@ def run_together(children, timeout=90):
     finally:
         for child in children:
             kill(child)
+
+
+def _fixtures():
+    """Fixtures for cache tests (import them by name into a test module)."""
+    import warnings
+
+    import pytest
+
+    from nbauth.exceptions import CacheWarning
+
+    @pytest.fixture
+    def cache_path(tmp_path):
+        """``token_cache.json`` in an owner-only folder."""
+        folder = tmp_path / "nbauth"
+        folder.mkdir(mode=0o700)
+        return folder / "token_cache.json"
+
+    @pytest.fixture
+    def cache_warnings_fail():
+        """Any CacheWarning the test does not expect fails it."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CacheWarning)
+            yield
+
+    return cache_path, cache_warnings_fail
+
+
+cache_path, cache_warnings_fail = _fixtures()
