@@ -82,7 +82,7 @@ class ManagedIdentityClient:
         if source.kind == sources.AZURE_ARC and response.status_code == 401:
             key = sources.read_arc_key(sources.arc_key_file(response.header("WWW-Authenticate"), self.arc_key_folder))
             response = self._transport.get(url, headers={**source.headers, "Authorization": f"Basic {key}"})
-        answer = sources.parse_answer(source, response.status_code, response.text, now)
+        answer = sources.parse_answer(source, response.status_code, response.text, now, self._identity)
         if answer["expires_in"] >= _TWO_HOURS:
             answer["refresh_in"] = answer["expires_in"] // 2
         cache.add({"client_id": self._client_id, "scope": [resource], "token_endpoint": f"https://{ENVIRONMENT}/{REALM}",

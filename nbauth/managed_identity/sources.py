@@ -92,7 +92,21 @@ def read_arc_key(path: str) -> str:
         return handle.read().strip()
 
 
-def parse_answer(source: Source, status: int, text: str, now: float) -> Dict[str, Any]:
+def _check_arc_identity(identity: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+    """A legacy Arc agent ignores the user-assigned identity asked for and answers the system
+    one: refuse a token whose echoed id is not the one asked (as msal does)."""
+    kind = identity.get(ManagedIdentity.ID_TYPE)
+    if kind not in ManagedIdentity.USER_ASSIGNED_TYPES:
+        return
+    echoed = {ManagedIdentity.CLIENT_ID: payload.get("client_id"), ManagedIdentity.OBJECT_ID: payload.get("object_id"),
+              ManagedIdentity.RESOURCE_ID: payload.get("msi_res_id") or payload.get("mi_res_id")}[kind]
+    if not echoed or str(echoed).lower() != str(identity.get(ManagedIdentity.ID)).lower():
+        raise ManagedIdentityError("Azure Arc did not confirm the user-assigned managed identity asked for; its "
+                                   "agent likely answered with the system-assigned identity")
+
+
+def parse_answer(source: Source, status: int, text: str, now: float,
+                 identity: Mapping[str, Any]) -> Dict[str, Any]:
     """A source's answer as a token response (``access_token``, ``expires_in``, ``token_type``,
     ``resource``); OAuthError for its refusal, as msal's error dict would name it."""
     try:
@@ -102,6 +116,8 @@ def parse_answer(source: Source, status: int, text: str, now: float) -> Dict[str
     if not isinstance(payload, dict):
         raise ProtocolError(f"the managed identity endpoint ({source.kind}) answered with no JSON object")
     if payload.get("access_token") and (payload.get("expires_in") or payload.get("expires_on")):
+        if source.kind == AZURE_ARC:
+            _check_arc_identity(identity, payload)
         expires_in = payload.get("expires_in") or int(float(payload["expires_on"])) - int(now)
         return {"access_token": payload["access_token"], "expires_in": int(float(expires_in)),
                 "token_type": payload.get("token_type") or "Bearer", "resource": payload.get("resource")}

@@ -96,6 +96,16 @@ def test_azure_arc_shows_the_agents_key(fake_server, monkeypatch, tmp_path):
     assert first.query["api-version"] == "2020-06-01" and "Authorization" not in first.headers
 
 
+def test_azure_arc_answering_for_another_identity_is_refused(fake_server, monkeypatch, tmp_path):
+    fake_server.route("GET", "/arc/token", answer(expires_in="3600", client_id="system-identity"))
+    monkeypatch.setenv("IDENTITY_ENDPOINT", fake_server.url + "/arc/token")
+    monkeypatch.setenv("IMDS_ENDPOINT", fake_server.url)
+    client = nbauth.ManagedIdentityClient(nbauth.UserAssignedManagedIdentity(client_id="cid-1"),
+                                          token_cache=SerializableTokenCache())
+    with pytest.raises(nbauth.ManagedIdentityError, match="did not confirm"):
+        client.acquire_token_for_client(resource=RESOURCE)
+
+
 def test_service_fabric_is_refused_by_name(monkeypatch):
     for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"):
         monkeypatch.setenv(name, "x")
