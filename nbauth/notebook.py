@@ -97,10 +97,12 @@ class SignIn:
             self.cancel()
             raise
 
-    def wait_for(self, status: Status, timeout: Optional[float] = None) -> bool:
-        """Wait until the sign-in reaches ``status`` (or ``timeout`` seconds); whether it did."""
+    def wait_for(self, status: "Status | str", timeout: Optional[float] = None) -> bool:
+        """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
+        ValueError for another string), or ``timeout`` seconds; whether it did."""
+        wanted = Status(status)
         with self._changed:
-            return self._changed.wait_for(lambda: self._state.status is status, timeout)
+            return self._changed.wait_for(lambda: self._state.status is wanted, timeout)
 
     def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
         """An access token: at once when signed in, else after the pending sign-in (or raises).

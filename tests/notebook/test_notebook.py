@@ -110,7 +110,9 @@ def test_wait_for_a_status_says_whether_it_came(idp, cache):
     me = login(idp, cache)
     assert not me.wait_for(Status.SIGNED_IN, timeout=0.05)
     idp.approve_device(me.state.user_code, "alice")
-    assert me.wait_for(Status.SIGNED_IN, timeout=30) and me.status is Status.SIGNED_IN
+    assert me.wait_for("signed_in", timeout=30) and me.status is Status.SIGNED_IN  # the value works too
+    with pytest.raises(ValueError, match="signed in"):
+        me.wait_for("signed in")
 
 
 def test_headless_fails_before_asking_for_a_code(idp, cache):

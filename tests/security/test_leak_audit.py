@@ -41,7 +41,9 @@ from test_confidential_errors import encrypted, key_lines, traceback_text
 SCOPES = ["api:read"]
 BROWSER = "test-browser"  # the thread the test's browser runs in: its own logging is not nbauth's
 #: http.client's debug prints, to the end of their line (threads printing at once interleave them).
-WIRE_DUMP = re.compile(r"(?:send|reply|header): .*")
+#: http.client's dump lines, and the request bodies it prints as bytes reprs (``print`` writes
+#: "send:" and the body separately, so with threads the body may land on another line).
+WIRE_DUMP = re.compile(r"(?:send|reply|header): .*|b'[^'\n]*'|b\"[^\"\n]*\"")
 SENT_SECRETS = ("code", "code_verifier", "refresh_token", "password", "device_code", "client_secret",
                 "client_assertion", "assertion", "token")
 RECEIVED_SECRETS = ("access_token", "refresh_token", "id_token", "device_code")
