@@ -29,6 +29,7 @@ WHERE_TO_REGISTER = ("register it as a redirect URI of this application: in Micr
                      "application\", whose codes the kernel cannot redeem); elsewhere as a redirect URI of "
                      "the public (native) client")
 _PROBE_HOPS = 5
+METHODS = ("auto", "browser", "device")
 
 
 class RedirectNotRegistered(ConfigurationError):
@@ -137,3 +138,21 @@ class BrowserFlow:
         """Drop the pending sign-in (a later answer to it is ignored)."""
         with self._lock:
             self._flow = None
+
+
+def browser_flow_for(app: Any, scopes: Sequence[str], method: str, presentation: str) -> Optional[BrowserFlow]:
+    """The browser flow a notebook sign-in offers (None: device code only). ``method`` is
+    ``login``'s; ``presentation`` is ``ui.choose``'s kind: only the widget can open a sign-in window
+    on the page's origin (a terminal keeps the device code and ``acquire_token_interactive``)."""
+    if method not in METHODS:
+        raise ConfigurationError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "device":
+        return None
+    if presentation != "widget":
+        if method == "browser":
+            raise ConfigurationError("method='browser' needs the notebook widget (a Jupyter front end); in a "
+                                     "terminal use method='device' or app.acquire_token_interactive()")
+        return None
+    if method == "auto" and not app._metadata().authorization_endpoint:
+        return None
+    return BrowserFlow(app, scopes, app._transport.get)

@@ -111,8 +111,9 @@ class Lab:
         return Path(shutil.copy(source, self.root / source.name))
 
     def page_url(self, notebook: str) -> str:
-        where = "lab/tree" if self.app == "lab" else "notebooks"
-        return f"{self.url}/{where}/{notebook}?token={self.token}"
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{notebook}?token={self.token}"
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"  # reset: no earlier tab comes back
 
     def stop(self) -> None:
         """Shut the server and its kernels down (kernels run in sessions of their own)."""
