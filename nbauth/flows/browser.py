@@ -12,6 +12,7 @@ verifier and the exact redirect URI sent, and verifies the ID token's nonce.
 """
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +31,8 @@ WHERE_TO_REGISTER = ("register it as a redirect URI of this application: in Micr
                      "the public (native) client")
 _PROBE_HOPS = 5
 METHODS = ("auto", "browser", "device")
+#: Sets the notebook sign-in's method where ``login``'s is ``"auto"`` (as ``NBAUTH_UI`` sets the ui).
+METHOD_VARIABLE = "NBAUTH_SIGN_IN"
 
 
 class RedirectNotRegistered(ConfigurationError):
@@ -144,8 +147,10 @@ def browser_flow_for(app: Any, scopes: Sequence[str], method: str, presentation:
     """The browser flow a notebook sign-in offers (None: device code only). ``method`` is
     ``login``'s; ``presentation`` is ``ui.choose``'s kind: only the widget can open a sign-in window
     on the page's origin (a terminal keeps the device code and ``acquire_token_interactive``)."""
+    if method == "auto":
+        method = os.environ.get(METHOD_VARIABLE, "").strip().lower() or "auto"
     if method not in METHODS:
-        raise ConfigurationError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        raise ConfigurationError(f"method (or {METHOD_VARIABLE}) must be one of {', '.join(METHODS)}, not {method!r}")
     if method == "device":
         return None
     if presentation != "widget":

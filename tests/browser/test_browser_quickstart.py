@@ -30,7 +30,7 @@ RUN_CELL = """async (index) => {
 @pytest.fixture
 def quickstart(start_lab, page, idp, tmp_path):
     """JupyterLab open on the quickstart, kernel ready; returns (page, lab, run(cell) -> output)."""
-    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_DEMO_AUTHORITY": idp.issuer,
+    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_SIGN_IN": "device", "NBAUTH_DEMO_AUTHORITY": idp.issuer,
                      "NBAUTH_CACHE_PATH": str(tmp_path / "cache" / "token_cache.json")})
     lab.add_notebook(QUICKSTART)
     page.goto(lab.page_url(QUICKSTART.name))
