@@ -8,23 +8,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from browser.notebook_page import KERNEL_READY, RUN_CELL, WAIT_MS
 from idp.server import EMAILS
 
 pytestmark = pytest.mark.browser
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
-WAIT_MS = 60_000
-
-KERNEL_READY = """() => {
-    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!(w && w.sessionContext.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle');
-}"""
-RUN_CELL = """async (index) => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    panel.content.activeCellIndex = index;
-    await window.jupyterapp.commands.execute('notebook:run-cell');
-}"""
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import CHROMIUM, ARTIFACTS
+from browser.conftest import ARTIFACTS
 from browser.lab import Lab
 from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, write_notebook
 from idp.server import EMAILS, IdPStartError, LocalIdP
