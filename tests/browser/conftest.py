@@ -25,11 +25,12 @@ def pytest_configure(config):
 
 @pytest.fixture
 def start_lab(tmp_path):
-    """``start_lab(env)`` starts a JupyterLab whose kernels see ``env``; stopped at teardown."""
+    """``start_lab(env, app="lab"|"notebook", extension=False)`` starts a JupyterLab (or Notebook 7)
+    whose kernels see ``env``; stopped at teardown."""
     labs: list[Lab] = []
 
-    def start(env: dict) -> Lab:
-        lab = Lab(tmp_path / "jupyter", env)
+    def start(env: dict, **options) -> Lab:
+        lab = Lab(tmp_path / f"jupyter{len(labs)}", env, **options)
         labs.append(lab)
         return lab.start()
 

@@ -24,6 +24,7 @@ CODE_IN_TEXT = re.compile(r"(?:enter|check) the code (\S+)")
 def kernel_env(monkeypatch, tmp_path):
     """What the kernel inherits: the widget forced, a private cache, an isolated IPython dir."""
     monkeypatch.setenv("NBAUTH_UI", "widget")
+    monkeypatch.setenv("NBAUTH_SIGN_IN", "device")  # these cells approve a device code from outside
     monkeypatch.setenv("NBAUTH_CACHE_PATH", str(tmp_path / "cache" / "token_cache.json"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
 
