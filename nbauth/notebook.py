@@ -119,8 +119,12 @@ class SignIn:
         After the provider refused the refresh token, this starts a new sign-in and waits for it;
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
         ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
-        sent (``claims``, ``error_codes``, ``correlation_id``).
+        sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
+        browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
+        from reaching the kernel (ipykernel 7), and the code needs none.
         """
+        if self._state.status is Status.WAITING and self._state.method == "choose":
+            self._begin_device()
         status = self.wait(timeout)
         if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
             self.sign_in_again()  # the refresh token was refused, and a person can sign in
