@@ -39,6 +39,9 @@ def free_port() -> int:
 REPO = Path(__file__).resolve().parents[2]
 #: The server config file nbauth ships (it enables nbauth's server extension).
 SHIPPED_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbauth.json"
+#: JupyterLab options for tests: no news, no update check, no extension manager.
+QUIET_LAB_ARGS = ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                  "--LabApp.extension_manager=readonly")
 _APPS = {  # how each front end is started, and its option for exposing the app object to tests
     "lab": ("jupyterlab", "--LabApp.expose_app_in_browser=True", "lab"),
     "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True", "tree"),
@@ -65,10 +68,7 @@ class Lab:
 
     def start(self) -> "Lab":
         self.root.mkdir(parents=True)
-        settings = self._home / "lab-settings"
-        notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-        notification.parent.mkdir(parents=True)
-        notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        settings = quiet_lab_settings(self._home / "lab-settings")
         if self.extension:
             shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
         module, expose, self._landing = _APPS[self.app]
@@ -81,9 +81,7 @@ class Lab:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", expose],
+             f"--ServerApp.root_dir={self.root}", *QUIET_LAB_ARGS, expose],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
@@ -129,6 +127,14 @@ class Lab:
             proc.wait()
         kill(family)
         proc.stderr.close()
+
+
+def quiet_lab_settings(folder: Path) -> Path:
+    """A JupyterLab settings folder that asks nothing (no news notification); ``folder``."""
+    notification = folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    return folder
 
 
 def _mkdir(path: Path) -> Path:
