@@ -11,11 +11,11 @@ import threading
 import time
 from pathlib import Path
 
-from browser.lab import QUIET_LAB_ARGS, REPO, descendants, free_port, kill, quiet_lab_settings, serving
+from browser.lab import (QUIET_LAB_ARGS, REPO, descendants, follow_log, free_port, kill, quiet_lab_settings,
+                         serving)
 
 PROXY = REPO / "tests" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 HUB_START_SECONDS = 60
-_RUNNING = "JupyterHub is now running"
 
 
 class Hub:
@@ -43,9 +43,9 @@ class Hub:
         config.write_text("".join(f"c.{name} = {value!r}\n" for name, value in self._config().items()))
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=self._folder,
-            env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, start_new_session=True)
-        threading.Thread(target=self._read_log, name="hub-log", daemon=True).start()
+        follow_log(self._proc, self.log, "JupyterHub is now running", self._ready)
         deadline = time.monotonic() + HUB_START_SECONDS
         if not (self._ready.wait(HUB_START_SECONDS) and serving(
                 f"{self.url}/hub/api/", {}, lambda: self._proc.poll() is None, deadline)):
@@ -76,14 +76,6 @@ class Hub:
                 "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
                 "JUPYTERLAB_SETTINGS_DIR": str(quiet_lab_settings(folder / "lab-settings")), **self._env},
         }
-
-    def _read_log(self) -> None:
-        for raw in self._proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self.log.append(line)
-            if _RUNNING in line:
-                self._ready.set()
-        self._ready.set()
 
     def stop(self) -> None:
         """Stop the hub (it stops the users' servers and the proxy), then anything left of them."""

@@ -71,7 +71,7 @@ class Lab:
         settings = quiet_lab_settings(self._home / "lab-settings")
         if self.extension:
             shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
-        module, expose, self._landing = _APPS[self.app]
+        module, expose, landing = _APPS[self.app]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                **self._env,
                "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
@@ -84,7 +84,7 @@ class Lab:
              f"--ServerApp.root_dir={self.root}", *QUIET_LAB_ARGS, expose],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
-        threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
+        follow_log(self._proc, self.log, f"127.0.0.1:{self.port}/{landing}", self._ready)
         if not (self._ready.wait(LAB_START_SECONDS) and self._serving(deadline=time.monotonic() + 30)):
             self.stop()
             raise RuntimeError("JupyterLab did not start:\n" + "\n".join(self.log[-40:]))
@@ -96,14 +96,6 @@ class Lab:
     @property
     def headers(self) -> dict:
         return {"Authorization": f"token {self.token}"}
-
-    def _read_log(self) -> None:
-        for raw in self._proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self.log.append(line)
-            if f"127.0.0.1:{self.port}/{self._landing}" in line:
-                self._ready.set()
-        self._ready.set()
 
     def add_notebook(self, source: Path) -> Path:
         return Path(shutil.copy(source, self.root / source.name))
@@ -127,6 +119,20 @@ class Lab:
             proc.wait()
         kill(family)
         proc.stderr.close()
+
+
+def follow_log(proc: subprocess.Popen, log: list, marker: str, ready: threading.Event) -> None:
+    """Collect ``proc``'s stderr lines into ``log`` (in a thread); set ``ready`` at the first line
+    with ``marker`` in it, or when the stream ends."""
+    def read() -> None:
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            log.append(line)
+            if marker in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, name="server-log", daemon=True).start()
 
 
 def quiet_lab_settings(folder: Path) -> Path:

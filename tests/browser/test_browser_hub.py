@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from browser.conftest import ARTIFACTS
 from browser.hub import Hub
-from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, write_notebook
-from browser.test_browser_sign_in import signed_in_line
+from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS
 
 pytestmark = pytest.mark.browser
@@ -45,40 +44,50 @@ def cached_accounts(path: Path) -> set:
     return set(accounts.values())
 
 
-def sign_in_on_hub(hub: Hub, chromium, idp, user: str, screenshot: bool) -> list:
-    """``user`` logs in to the hub, opens their notebook at /user/<name>/lab and signs in through the
-    browser; the URLs their browser requested."""
-    home = hub.home(user)
-    home.mkdir(parents=True, exist_ok=True)
-    write_notebook(home, NOTEBOOK, [  # as the quickstart: nbauth's per-user cache, no cache argument
-        f"import nbauth\ns = nbauth.login('nbauth-native', oidc_authority={idp.issuer!r}, scopes=['api:read'])",
-        "print('token', len(s.token(timeout=30)) > 20, s.account['username'])",
-    ])
-    context = chromium.new_context(viewport={"width": 1100, "height": 800}, ignore_https_errors=True)
-    requested: list = []
-    context.on("request", lambda request: requested.append(request.url))
-    try:
+@pytest.fixture
+def log_in(hub, chromium, idp):
+    """``log_in(user)``: a browser of ``user``'s own logs in to the hub (which starts spawning their
+    server, with a notebook as the quickstart's); its page, and the list of every URL it requests."""
+    contexts = []
+
+    def log_in(user: str):
+        home = hub.home(user)
+        home.mkdir(parents=True)
+        write_notebook(home, NOTEBOOK, [  # nbauth's per-user cache, as the quickstart: no cache argument
+            f"import nbauth\ns = nbauth.login('nbauth-native', oidc_authority={idp.issuer!r}, scopes=['api:read'])",
+            "print('token', len(s.token(timeout=30)) > 20, s.account['username'])",
+        ])
+        context = chromium.new_context(viewport={"width": 1100, "height": 800}, ignore_https_errors=True)
+        contexts.append(context)
+        requested: list = []
+        context.on("request", lambda request: requested.append(request.url))
         page = context.new_page()
         page.goto(f"{hub.url}/hub/login")
         page.locator("input[name=username]").fill(user)
         page.locator("input[name=password]").fill("any password")
         page.locator("#login_submit").click()
-        page.wait_for_url(f"{hub.url}/user/{user}/**", timeout=WAIT_MS)  # the hub spawned their server
-        nb = NotebookPage(page, hub.page_url(user, NOTEBOOK))
-        out = nb.run(0)
-        start = out.get_by_role("button", name="Sign in with browser")
-        with page.expect_popup(timeout=WAIT_MS) as opened:
-            start.click()
-        sign_in_in_popup(opened.value, user)
-        opened.value.wait_for_event("close", timeout=WAIT_MS)
-        expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(idp.issuer, user), timeout=WAIT_MS)
-        if screenshot:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            out.screenshot(path=str(ARTIFACTS / "hub_signed_in.png"))
-        expect(nb.run(1)).to_contain_text(f"token True {EMAILS[user]}", timeout=WAIT_MS)
-    finally:
+        return page, requested
+
+    yield log_in
+    for context in contexts:
         context.close()
-    return requested
+
+
+def sign_in_on_hub(hub: Hub, page, idp, user: str, screenshot: bool) -> None:
+    """Once the hub has spawned ``user``'s server, open their notebook at /user/<name>/lab and sign in
+    through the browser, as ``user`` in the provider's pages."""
+    page.wait_for_url(f"{hub.url}/user/{user}/**", timeout=WAIT_MS)
+    nb = NotebookPage(page, hub.page_url(user, NOTEBOOK))
+    out = nb.run(0)
+    with page.expect_popup(timeout=WAIT_MS) as opened:
+        out.get_by_role("button", name="Sign in with browser").click()
+    sign_in_in_popup(opened.value, user)
+    opened.value.wait_for_event("close", timeout=WAIT_MS)
+    expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(idp.issuer, user), timeout=WAIT_MS)
+    if screenshot:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        out.screenshot(path=str(ARTIFACTS / "hub_signed_in.png"))
+    expect(nb.run(1)).to_contain_text(f"token True {EMAILS[user]}", timeout=WAIT_MS)
 
 
 def redirect_uris(requested: list, issuer: str) -> set:
@@ -87,11 +96,12 @@ def redirect_uris(requested: list, issuer: str) -> set:
             for url in requested if url.startswith(f"{issuer}/auth?")}
 
 
-def test_two_hub_users_sign_in_with_one_registration(hub, chromium, idp):
+def test_two_hub_users_sign_in_with_one_registration(hub, log_in, idp):
     idp.reset_stats()
+    pages = {user: log_in(user) for user in ("alice", "bob")}  # the hub spawns both servers at once
     hub_uri = f"{hub.url}/hub/user-redirect/nbauth/callback"
-    for user in ("alice", "bob"):
-        requested = sign_in_on_hub(hub, chromium, idp, user, screenshot=user == "alice")
+    for user, (page, requested) in pages.items():
+        sign_in_on_hub(hub, page, idp, user, screenshot=user == "alice")
         assert redirect_uris(requested, idp.issuer) == {hub_uri}
         # the hub forwarded the provider's answer to this user's own server
         assert any(url.startswith(f"{hub.url}/user/{user}/nbauth/callback?") for url in requested)

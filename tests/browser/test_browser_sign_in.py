@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from browser.conftest import ARTIFACTS
 from browser.lab import Lab
-from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, write_notebook
+from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS, IdPStartError, LocalIdP
 
 pytestmark = pytest.mark.browser
@@ -51,10 +51,6 @@ def sign_in_notebook(server, tmp_path, issuer: str, name: str) -> str:
         f"cache=PersistedTokenCache({str(cache)!r}))",
         "print('token', len(s.token(timeout=30)) > 20, s.account['username'])",
     ])
-
-
-def signed_in_line(issuer: str, user: str = "alice") -> str:
-    return f"\u2714 Signed in as {EMAILS[user]} at {issuer}. Tokens refresh automatically."
 
 
 @pytest.mark.parametrize("coop", [False, True], ids=["plain", "coop"])
