@@ -16,6 +16,8 @@ from browser.lab import (QUIET_LAB_ARGS, REPO, descendants, follow_log, free_por
 
 PROXY = REPO / "tests" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 HUB_START_SECONDS = 60
+#: How long a user's server may take to start (two at once on a busy machine take a while).
+SPAWN_SECONDS = 90
 
 
 class Hub:
@@ -72,6 +74,7 @@ class Hub:
             "Spawner.cmd": [str(bin_dir / "jupyterhub-singleuser")],
             "Spawner.args": ["--allow-root", *QUIET_LAB_ARGS, "--LabApp.expose_app_in_browser=True"],
             "Spawner.default_url": "/lab",
+            "Spawner.start_timeout": SPAWN_SECONDS, "Spawner.http_timeout": SPAWN_SECONDS,
             "Spawner.environment": {
                 "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO),
                 "JUPYTERLAB_SETTINGS_DIR": str(quiet_lab_settings(folder / "lab-settings")), **self._env},

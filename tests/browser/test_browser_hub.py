@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import ARTIFACTS
-from browser.hub import Hub
+from browser.hub import SPAWN_SECONDS, Hub
 from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS
 
@@ -76,7 +76,7 @@ def log_in(hub, chromium, idp):
 def sign_in_on_hub(hub: Hub, page, idp, user: str, screenshot: bool) -> None:
     """Once the hub has spawned ``user``'s server, open their notebook at /user/<name>/lab and sign in
     through the browser, as ``user`` in the provider's pages."""
-    page.wait_for_url(f"{hub.url}/user/{user}/**", timeout=WAIT_MS)
+    page.wait_for_url(f"{hub.url}/user/{user}/**", timeout=SPAWN_SECONDS * 1000)
     nb = NotebookPage(page, hub.page_url(user, NOTEBOOK))
     out = nb.run(0)
     with page.expect_popup(timeout=WAIT_MS) as opened:
