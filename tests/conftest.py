@@ -12,6 +12,7 @@ import pytest
 
 from idp.certs import TestCA
 from idp.server import LocalIdP
+from support.clock import FakeClock
 from support.fake_http import FakeServer
 
 _TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
@@ -86,6 +87,18 @@ def fresh_process_memos():
     discovery.clear()
     jwks_cache.clear()
     yield
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock (and ``clock.wait``) starting at the real time; it moves only when told."""
+    return FakeClock()
+
+
+@pytest.fixture
+def path(tmp_path):
+    """Where a test's persisted cache lives (its folder not made yet)."""
+    return tmp_path / "nbauth" / "token_cache.json"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser.lab import Lab
+from support.lab import Lab
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"

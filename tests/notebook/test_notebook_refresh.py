@@ -10,7 +10,7 @@ import nbauth
 from idp.server import NATIVE_CLIENT
 from nbauth.exceptions import OAuthError
 from nbauth.ui import Status
-from test_notebook_kernel import Kernel, displayed, kernel_env, user_code  # noqa: F401 (a fixture)
+from support.kernel import Kernel, displayed, kernel_env, user_code  # noqa: F401 - a fixture
 
 SCOPES = ["api:read"]
 #: Far under one provider round trip (a refresh here takes tens of milliseconds).

@@ -24,7 +24,6 @@ import base64
 import http.client
 import json
 import logging
-import re
 import threading
 import warnings
 from typing import Any, Callable, Iterable, List, Set
@@ -35,15 +34,10 @@ import pytest
 from idp.browser import login
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLIENT, NATIVE_CLIENT, PKJWT_CLIENT, \
     USERS, WEB_REDIRECT_URI
-from test_confidential import RecordingSession
-from test_confidential_errors import encrypted, key_lines, traceback_text
+from support.leaks import SENT_SECRETS, WIRE_DUMP, RecordingSession, encrypted, key_lines, traceback_text
 
 SCOPES = ["api:read"]
 BROWSER = "test-browser"  # the thread the test's browser runs in: its own logging is not nbauth's
-#: http.client's debug prints, to the end of their line (threads printing at once interleave them).
-WIRE_DUMP = re.compile(r"(?:send|reply|header): .*")
-SENT_SECRETS = ("code", "code_verifier", "refresh_token", "password", "device_code", "client_secret",
-                "client_assertion", "assertion", "token")
 RECEIVED_SECRETS = ("access_token", "refresh_token", "id_token", "device_code")
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from nbauth.cache import PersistedTokenCache, TokenCache
 from nbauth.tokens.single_flight import RefreshLocks
-from test_cache_persistence import on_disk, users
-from support.cache import NOW, expect_line, kill, oidc_event, python_child
+from support.cache import NOW, oidc_event, on_disk, users
+from support.processes import expect_line, kill, python_child
 
 pytestmark = pytest.mark.timeout(60)
 

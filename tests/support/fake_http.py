@@ -186,6 +186,11 @@ class FakeServer:
         self.close()
 
     @property
+    def running(self) -> bool:
+        """Listening: started and not stopped since."""
+        return self._server is not None
+
+    @property
     def port(self) -> int:
         return self._port
 

@@ -71,7 +71,7 @@ class FakeProvider:
         for discovery in ("/.well-known/openid-configuration", "/v2.0/.well-known/openid-configuration"):
             server.route("GET", mount + discovery, lambda r: (200, {}, self.metadata()))
         server.route("GET", mount + "/jwks", lambda r: (200, {}, self.jwks))
-        server.route("POST", mount + "/token", self._token)
+        server.route("POST", mount + "/token", self.token_endpoint)
 
     def metadata(self) -> dict:
         return {"issuer": self.issuer, "token_endpoint": self.base + "/token",
@@ -92,7 +92,8 @@ class FakeProvider:
              algorithm: str = "RS256") -> str:
         return jwt.encode(claims, key or self.key, algorithm=algorithm, headers={"kid": kid or self.kid})
 
-    def _token(self, request) -> tuple:
+    def token_endpoint(self, request) -> tuple:
+        """The token endpoint's usual answer to any grant: fresh tokens (faults wrap it)."""
         body = {"access_token": f"at-{time.monotonic_ns()}", "token_type": "Bearer", "expires_in": 3600,
                 "refresh_token": f"rt-{time.monotonic_ns()}", "scope": self.scope,
                 "id_token": self.id_token(self.claims(), self), **self.extra_response}

@@ -5,7 +5,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -13,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import psutil
 import requests
+
+from support.processes import descendants, free_port, kill_all
 
 LAB_START_SECONDS = 90
 
@@ -28,12 +28,6 @@ def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float)
         except requests.RequestException:
             time.sleep(0.1)
     return False
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Lab:
@@ -107,23 +101,5 @@ class Lab:
         except (requests.RequestException, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait()
-        kill(family)
+        kill_all(family)
         proc.stderr.close()
-
-
-def descendants(pid: int) -> list:
-    """Every process below ``pid`` (kernels and servers start sessions of their own)."""
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def kill(processes: list) -> None:
-    """SIGKILL those of ``processes`` (psutil.Process) still running, and reap them."""
-    for process in processes:
-        try:
-            process.kill()  # psutil refuses if the pid now belongs to another process
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(processes, timeout=10)
