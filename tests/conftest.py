@@ -47,24 +47,36 @@ def idp(session_ca) -> LocalIdP:
         yield provider
 
 
+@pytest.fixture(scope="session")
+def idp_pool(session_ca):
+    """Providers started for ``make_idp`` this session, one per setting (see make_idp)."""
+    started: dict[tuple, LocalIdP] = {}
+    yield started
+    for provider in started.values():
+        provider.stop()
+
+
 @pytest.fixture
-def make_idp(session_ca):
+def make_idp(idp_pool, session_ca):
     """Factory for providers with other settings: ``make_idp(access_token_ttl=2)``.
 
     Defaults are LocalIdP's (device_interval=1, the provider's own default being 5).
 
-    Takes LocalIdP's keyword arguments; every provider it started is stopped at teardown.
+    Takes LocalIdP's keyword arguments. A provider with the same settings is shared by the tests
+    that ask for them (a start costs about a second), its counters and request log cleared for
+    each (``reset_stats``); one a test stopped is replaced by a new one.
     """
-    started: list[LocalIdP] = []
 
     def make(**config) -> LocalIdP:
-        provider = LocalIdP(ca=session_ca, **config)
-        started.append(provider)
+        key = tuple(sorted(config.items()))
+        provider = idp_pool.get(key)
+        if provider is not None and provider.pid is not None:
+            provider.reset_stats()
+            return provider
+        provider = idp_pool[key] = LocalIdP(ca=session_ca, **config)
         return provider.start()
 
-    yield make
-    for provider in reversed(started):
-        provider.stop()
+    return make
 
 
 @pytest.fixture(autouse=True)

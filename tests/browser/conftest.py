@@ -23,18 +23,25 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless chromium (slow)")
 
 
-@pytest.fixture
-def start_lab(tmp_path):
-    """``start_lab(env)`` starts a JupyterLab whose kernels see ``env``; stopped at teardown."""
-    labs: list[Lab] = []
+@pytest.fixture(scope="module")
+def start_lab(tmp_path_factory):
+    """``start_lab(env)``: a JupyterLab whose kernels see ``env``, with no kernel running.
+
+    A Lab starts once per module and ``env`` (a start takes seconds); a later test asking for the
+    same ``env`` gets it with every kernel of the earlier tests shut down. Stopped at teardown.
+    """
+    labs: dict[tuple, Lab] = {}
 
     def start(env: dict) -> Lab:
-        lab = Lab(tmp_path / "jupyter", env)
-        labs.append(lab)
-        return lab.start()
+        key = tuple(sorted(env.items()))
+        if key in labs:
+            labs[key].shut_down_kernels()
+        else:
+            labs[key] = Lab(tmp_path_factory.mktemp("jupyter"), env).start()
+        return labs[key]
 
     yield start
-    for lab in labs:
+    for lab in labs.values():
         lab.stop()
 
 
@@ -50,17 +57,25 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium, request):
-    """A page whose context may read and write the clipboard; a screenshot is kept on failure."""
+@pytest.fixture(scope="module")
+def browser_context(chromium):
+    """One browser context per module (its HTTP cache makes a second Lab page load faster); it may
+    read and write the clipboard."""
     context = chromium.new_context(viewport={"width": 1200, "height": 900},
                                    permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context, request):
+    """A new page of the module's context; a screenshot is kept on failure."""
+    page = browser_context.new_page()
     yield page
     if getattr(request.node, "failed", False):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"))
-    context.close()
+    page.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -41,7 +41,7 @@ def test_cancel_in_the_kernel_stops_polling(idp, kernel_env):
         assert out == "cancelled []\n"
         polls = len(idp.token_log("device_code", user_code=code))
         idp.approve_device(code, "alice")
-        out = kernel.run("import time\ntime.sleep(2.5)  # two poll intervals: nothing may poll now\n"
+        out = kernel.run("import time\ntime.sleep(1.5)  # a poll interval and a half: nothing may poll now\n"
                          "print(me.status.value, me.account)")
         assert out == "cancelled None\n"
         assert len(idp.token_log("device_code", user_code=code)) == polls

@@ -89,6 +89,14 @@ class Lab:
     def page_url(self, notebook: str) -> str:
         return f"{self.url}/lab/tree/{notebook}?token={self.token}"
 
+    def shut_down_kernels(self) -> None:
+        """End every session and kernel, as if the server had just started (its files stay)."""
+        api = f"{self.url}/api"
+        for session in requests.get(f"{api}/sessions", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/sessions/{session['id']}", headers=self.headers, timeout=30).raise_for_status()
+        for kernel in requests.get(f"{api}/kernels", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/kernels/{kernel['id']}", headers=self.headers, timeout=30).raise_for_status()
+
     def stop(self) -> None:
         """Shut the server and its kernels down (kernels run in sessions of their own)."""
         proc, self._proc = self._proc, None
