@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import uuid
@@ -26,6 +27,25 @@ MOUNT = "/fake"
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+#: How many signing keys providers take in turn (see ``provider_key``).
+KEY_RING = 8
+_ring: list = []
+_turn = itertools.count()
+
+
+def provider_key() -> rsa.RSAPrivateKey:
+    """A signing key for a new provider: the next of ``KEY_RING`` keys, made once each.
+
+    Making an RSA key takes tens of milliseconds and hundreds of tests start a provider; a key only
+    has to differ from those of the other providers a test talks to (the last ``KEY_RING``), and
+    each provider also has a ``kid`` of its own. ``new_rsa_key()`` makes a key no provider has.
+    """
+    turn = next(_turn) % KEY_RING
+    if turn == len(_ring):
+        _ring.append(new_rsa_key())
+    return _ring[turn]
 
 
 def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
@@ -59,7 +79,7 @@ class FakeProvider:
         self.mount = mount
         self.base = (public_base or server.url) + mount  # where the app sees the endpoints
         self.issuer = issuer or self.base
-        self.key = new_rsa_key()
+        self.key = provider_key()
         self.kid = f"k1-{uuid.uuid4().hex[:8]}"  # keys are cached per JWKS URL for the process, and a
         # later test's provider may get this one's port: its key must not pass for this one's
         self.jwks = {"keys": [public_jwk(self.key, self.kid)]}
