@@ -36,7 +36,8 @@ def cache_file(tmp_path_factory) -> Path:
 @pytest.fixture
 def quickstart(start_lab, cache_file, page, idp):
     """JupyterLab open on the quickstart, kernel ready; returns (page, lab, run(cell) -> output)."""
-    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_DEMO_AUTHORITY": idp.issuer, "NBAUTH_CACHE_PATH": str(cache_file)})
+    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_DEMO_AUTHORITY": idp.issuer, "NBAUTH_CACHE_PATH": str(cache_file),
+                     "PYTHONPATH": str(QUICKSTART.parents[1])})  # this checkout's nbauth, not the installed one
     cache_file.unlink(missing_ok=True)  # no earlier test's sign-in: each starts signed out
     lab.add_notebook(QUICKSTART)
     page.goto(lab.page_url(QUICKSTART.name))

@@ -5,6 +5,7 @@ polling thread live between them.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -13,14 +14,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 CODE_IN_TEXT = re.compile(r"(?:enter|check) the code (\S+)")
 
 
 @pytest.fixture
 def kernel_env(monkeypatch, tmp_path):
-    """What the kernel inherits: the widget forced, a private cache, an isolated IPython dir."""
+    """What the kernel inherits: the widget forced, a private cache, an isolated IPython dir, and
+    this checkout's nbauth first on its path (a kernel runs elsewhere: it would import the installed one)."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("NBAUTH_UI", "widget")
     monkeypatch.setenv("NBAUTH_CACHE_PATH", str(tmp_path / "cache" / "token_cache.json"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
