@@ -19,6 +19,7 @@ from .exceptions import (
     NbauthError,
     OAuthError,
     ProtocolError,
+    SignInTimeout,
     TransportError,
 )
 
@@ -39,7 +40,8 @@ _LAZY = {
 
 __all__ = sorted([
     "__version__", "AuthorityError", "ConfigurationError", "DiscoveryError", "FlowError", "IdTokenError",
-    "InteractionUnavailable", "NbauthError", "OAuthError", "ProtocolError", "TransportError", *_LAZY,
+    "InteractionUnavailable", "NbauthError", "OAuthError", "ProtocolError", "SignInTimeout", "TransportError",
+    *_LAZY,
 ])
 
 

@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .cache.schema import home_account
 from .clock import Clock, Wait
-from .exceptions import ConfigurationError, FlowError, NbauthError, OAuthError, SignInTimeout
+from .exceptions import (
+    ConfigurationError,
+    FlowError,
+    IdTokenError,
+    InteractionUnavailable,
+    NbauthError,
+    OAuthError,
+    SignInTimeout,
+)
+from .flows.browser import browser_flow_for
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
-from .provider.revocation import revoke_refresh_tokens
-from .tokens.refresher import RefreshStatus, Renewal
+from .tokens.refresher import RefreshStatus, Renewal, background_refresher
 from .ui import FlowState, Presenter, Status, choose, make_presenter
+from .ui.base import BrowserActions
 from .ui.text import remaining
 
 if TYPE_CHECKING:
@@ -29,6 +38,11 @@ if TYPE_CHECKING:
 
 #: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
 CANCEL_JOIN_SECONDS = 10.0
+#: How long a browser sign-in's window may take to answer.
+BROWSER_TIMEOUT = 600.0
+CUT_OFF = ("The provider's page cut the sign-in window off from this notebook (Cross-Origin-Opener-Policy) "
+           "and nbauth's server extension is not active on this Jupyter server to bring the answer back "
+           "(jupyter server extension enable nbauth.serverext); use a code instead")
 _UNCHANGED = object()  # ``_settle``'s default: keep the account as it is
 
 
@@ -37,24 +51,26 @@ class SignIn:
 
     ``token()`` gives an access token (waiting for a pending sign-in); ``cancel()``,
     ``sign_in_again()`` and ``sign_out()`` are what the widget's buttons do; ``app`` is the
-    ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual. Every change of
+    ``PublicClientApplication`` underneath, whose MSAL-style methods work as usual, and
+    ``service`` its token engine, which the handle uses. Every change of
     state goes through ``_settle``, which also keeps a signed-in account's token fresh in the
     background (a ``Renewal`` of the process's refresher) and stops that when it signs out.
     """
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
                  ui: Optional[str] = None, username: Optional[str] = None, keep_fresh: bool = True,
-                 clock: Optional[Clock] = None, wait: Optional[Wait] = None):
+                 clock: Optional[Clock] = None, wait: Optional[Wait] = None, method: str = "device"):
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
+        self.service = app.service
         self.scopes = list(scopes)
         self.authority = authority
         self.username = username
         self.keep_fresh = keep_fresh
         self._ui = ui
-        self._clock = clock or app._clock  # time and waits: the app's unless given (tests pass fakes)
-        self._wait = wait or app._wait
+        self._clock = clock or self.service.clock  # time and waits: the app's unless given (tests pass fakes)
+        self._wait = wait or self.service.wait
         self._changed = threading.Condition()
         self._state = FlowState(status=Status.SIGN_IN_NEEDED, authority=authority)
         self._account: Optional[dict] = None
@@ -63,6 +79,7 @@ class SignIn:
         self._thread: Optional[threading.Thread] = None
         self._presenter: Optional[Presenter] = None
         self._renewal: Optional[Renewal] = None
+        self._browser = browser_flow_for(app, self.scopes, method, choose(ui).kind)  # None: device code
 
     # ---- what a notebook asks ----------------------------------------------------------------
     @property
@@ -89,34 +106,47 @@ class SignIn:
             self.cancel()
             raise
 
-    def wait_for(self, status: Status, timeout: Optional[float] = None) -> bool:
-        """Wait until the sign-in reaches ``status`` (or ``timeout`` seconds); whether it did."""
+    def wait_for(self, status: "Status | str", timeout: Optional[float] = None) -> bool:
+        """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
+        ValueError for another string), or ``timeout`` seconds; whether it did."""
+        wanted = Status(status)
         with self._changed:
-            return self._changed.wait_for(lambda: self._state.status is status, timeout)
+            return self._changed.wait_for(lambda: self._state.status is wanted, timeout)
 
     def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
         """An access token: at once when signed in, else after the pending sign-in (or raises).
 
         After the provider refused the refresh token, this starts a new sign-in and waits for it;
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
-        ``invalid_grant``: MSAL's interaction-required errors).
+        ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
+        sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
+        browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
+        from reaching the kernel (ipykernel 7), and the code needs none.
         """
+        if self._state.status is Status.WAITING and self._state.method == "choose":
+            self._begin_device()
         status = self.wait(timeout)
         if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
             self.sign_in_again()  # the refresh token was refused, and a person can sign in
             status = self.wait(timeout)
         if status is not Status.SIGNED_IN:
             raise self._why_not(status, timeout)
-        result = self.app.acquire_token_silent_with_error(list(scopes or self.scopes), account=self._account)
-        if result and "access_token" in result:
-            return result["access_token"]
-        error = _error_of(result or {"error": "no_token", "error_description": "no usable token in the cache"})
-        if not result or error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
+        try:
+            result = self.service.silent(list(scopes or self.scopes), self._account)
+        except OAuthError as error:
+            if error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
+                self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
+            raise
+        if result is None:
+            error = OAuthError("no_token", "no usable token in the cache")
             self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
-        raise error
+            raise error
+        return result.access_token
 
     def cancel(self) -> None:
         """Stop a pending sign-in now; returns once polling has stopped."""
+        if self._state.method == "choose":  # nothing runs while the choice is offered
+            self._settle(self._attempt, self._state.settle(Status.CANCELLED))
         if self._presenter is not None:
             self._presenter.cancel()  # sets the event the poller waits on, as the widget's Cancel button does
         thread = self._thread
@@ -144,41 +174,79 @@ class SignIn:
         if account is None:
             return
         try:
-            revoke_refresh_tokens(self.app, account)
+            self.service.revoke(account)
         finally:
-            self.app.remove_account(account)
+            self.service.remove(account)
             self._settle(self._attempt, self._state.settle(Status.SIGNED_OUT, account.get("username") or ""),
                          account=None)
 
     # ---- how it gets there -------------------------------------------------------------------
     def start(self) -> "SignIn":
-        """Sign in silently if the cache allows, else show a device code and poll in the background."""
-        if not self._sign_in_silently():
+        """Sign in silently if the cache allows, else show a device code and poll in the background.
+
+        Where nobody can be reached, ``InteractionUnavailable`` is raised; when the provider had
+        refused the cached sign-in, that refusal (``OAuthError``) is its ``__cause__``.
+        """
+        refusal = self._sign_in_silently()
+        if self.status is Status.SIGNED_IN:
+            return self
+        try:
             self._begin()
+        except InteractionUnavailable as unavailable:
+            if refusal is None:
+                raise
+            raise unavailable from refusal
         return self
 
-    def _sign_in_silently(self) -> bool:
-        for account in self.app.get_accounts(username=self.username):
-            result = self.app.acquire_token_silent_with_error(self.scopes, account=account)
-            if result and "access_token" in result:
+    def _sign_in_silently(self) -> Optional[NbauthError]:
+        """Settle as signed in with the first cached account that has a token; else the
+        provider's refusal of the last one tried (None if none was refused)."""
+        refusal: Optional[NbauthError] = None
+        for account in self.service.accounts(username=self.username):
+            try:
+                result = self.service.silent(self.scopes, account)
+            except (OAuthError, IdTokenError) as exc:  # refused or unusable: a new sign-in follows
+                refusal = exc
+                continue
+            if result is not None:
                 self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
-                return True
-        return False
+                return None
+        return refusal
 
     def _make_presenter(self) -> Presenter:
-        return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button)
+        browser = None if self._browser is None else BrowserActions(
+            self._browser_start, self._browser_redirect, self._browser_closed, self._begin_device)
+        return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button,
+                              browser=browser)
 
-    def _begin(self) -> None:
+    def _ready_presenter(self) -> Presenter:
         presenter = self._presenter or self._make_presenter()
         presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
         self._presenter = presenter
-        flow = self.app._start_device_flow(self.scopes)
-        state = FlowState.from_flow(msal_view(flow), self.authority)
+        return presenter
+
+    def _show_new(self, state: FlowState) -> int:
+        """Start a new attempt showing ``state``; its number."""
         with self._changed:
             self._attempt += 1
             attempt, self._state, self._error = self._attempt, state, None
             self._changed.notify_all()
         self._presenter.show(state)
+        return attempt
+
+    def _begin(self) -> None:
+        if self._browser is not None:
+            self._offer_choice()
+        else:
+            self._begin_device()
+
+    def _begin_device(self) -> None:
+        self._ready_presenter()
+        if self._browser is not None:
+            self._browser.forget()
+        flow = self.service.start_device_flow(self.scopes)
+        state = FlowState.from_flow(msal_view(flow), self.authority)
+        attempt = self._show_new(state)
         self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, self._presenter.cancel_event),
                                         name="nbauth-device-flow", daemon=True)
         self._thread.start()
@@ -186,8 +254,8 @@ class SignIn:
     def _poll(self, attempt: int, flow: DeviceFlow, state: FlowState, cancelled: threading.Event) -> None:
         account: Any = _UNCHANGED
         try:
-            result = self.app._poll_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
-            account = self._account_of(result)
+            result = self.service.redeem_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
+            account = result.account
             outcome, detail, error = Outcome.SIGNED_IN, _name(account), None
         except OAuthError as exc:
             outcome = Outcome.CANCELLED if cancelled.is_set() else device_poll_outcome(exc.error)
@@ -197,11 +265,6 @@ class SignIn:
         except Exception as exc:  # the thread's edge: whatever ends the polling must end the waiting too
             outcome, detail, error = Outcome.FAILED, str(exc) or type(exc).__name__, exc
         self._settle(attempt, state.settle(STATUS_OF[outcome], detail), account=account, error=error)
-
-    def _account_of(self, result: dict) -> Optional[dict]:
-        """The cached account the token response was filed under."""
-        home_account_id = home_account(result, result.get("id_token_claims") or {})[1]
-        return next((a for a in self.app.get_accounts() if a.get("home_account_id") == home_account_id), None)
 
     def _settle(self, attempt: int, state: FlowState, *, account: Any = _UNCHANGED,
                 error: Optional[Exception] = None) -> None:
@@ -225,8 +288,8 @@ class SignIn:
             self._renewal.cancel()
             self._renewal = None
         if signed_in and self._renewal is None:
-            self._renewal = self.app.keep_fresh(self._account, self.scopes,
-                                                functools.partial(self._renewed, self._attempt))
+            self._renewal = background_refresher().keep_fresh(self.service, self._account, self.scopes,
+                                                              functools.partial(self._renewed, self._attempt))
 
     def _renewed(self, attempt: int, status: RefreshStatus) -> None:
         """The refresher's report (from its thread): a refused refresh token means sign-in is needed,
@@ -238,6 +301,64 @@ class SignIn:
         reason = getattr(status.error, "error", "") or "no token"
         self._settle(attempt, self._state.settle(
             Status.SIGN_IN_NEEDED, f"the provider no longer accepts this sign-in ({reason})"), error=status.error)
+
+    # ---- browser sign-in from the widget (issue 16; nbauth.flows.browser, nbauth.ui.browser) -----
+    def _offer_choice(self, detail: str = "") -> None:
+        self._ready_presenter()
+        self._browser.forget()
+        self._show_new(FlowState(status=Status.WAITING, method="choose", detail=detail, authority=self.authority))
+
+    def _browser_start(self, redirect_uri: Any) -> Optional[str]:
+        """The widget's "Sign in with browser": the URL for its window (None: refused, shown why)."""
+        try:
+            auth_uri = self._browser.start(redirect_uri)
+        except NbauthError as exc:
+            self._settle(self._attempt, self._state.settle(Status.ERROR, str(exc)), error=exc)
+            return None
+        attempt = self._show_new(replace(self._state, method="browser", detail=""))
+        self._thread = threading.Thread(target=self._browser_deadline, args=(attempt, self._presenter.cancel_event),
+                                        name="nbauth-browser-sign-in", daemon=True)
+        self._thread.start()
+        return auth_uri
+
+    def _browser_deadline(self, attempt: int, cancelled: threading.Event) -> None:
+        """Ends the attempt when cancelled, or when no answer came within ``BROWSER_TIMEOUT``."""
+        was_cancelled = self._wait(BROWSER_TIMEOUT, cancelled)
+        if attempt != self._attempt or self._state.method != "browser":
+            return
+        self._browser.forget()
+        if was_cancelled:
+            self._settle(attempt, self._state.settle(Status.CANCELLED))
+        else:
+            minutes = f"{BROWSER_TIMEOUT / 60:g}"
+            self._settle(attempt, self._state.settle(Status.ERROR, f"no answer from the sign-in window within "
+                                                                  f"{minutes} minutes"), error=SignInTimeout(
+                f"no browser sign-in within {minutes} minutes"))
+
+    def _browser_redirect(self, params: Any) -> None:
+        """The redirect's parameters from the page: redeemed in a thread (the kernel stays free)."""
+        threading.Thread(target=self._browser_redeem, args=(self._attempt, self._state, params),
+                         name="nbauth-browser-redeem", daemon=True).start()
+
+    def _browser_redeem(self, attempt: int, state: FlowState, params: Any) -> None:
+        try:
+            result = self._browser.answer(params)
+        except OAuthError as exc:
+            status = Status.DENIED if exc.error == "access_denied" else Status.ERROR
+            self._settle(attempt, state.settle(status, exc.description or exc.error), error=exc)
+            return
+        except NbauthError as exc:
+            self._settle(attempt, state.settle(Status.ERROR, str(exc)), error=exc)
+            return
+        if result is not None:  # else another sign-in's answer, or one already taken
+            self._settle(attempt, state.settle(Status.SIGNED_IN, _name(result.account)), account=result.account)
+
+    def _browser_closed(self, cut_off: bool) -> None:
+        """The sign-in window closed with no answer: back to the choices (a late answer still counts)."""
+        if self._state.method != "browser":
+            return
+        detail = CUT_OFF if cut_off else "The sign-in window was closed before sign-in finished"
+        self._settle(self._attempt, replace(self._state, method="choose", detail=detail))
 
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:
@@ -255,21 +376,20 @@ def _name(account: Optional[dict]) -> str:
     return (account or {}).get("username") or (account or {}).get("home_account_id") or ""
 
 
-def _error_of(result: dict) -> OAuthError:
-    return OAuthError(result.get("error") or "unknown_error", result.get("error_description") or "")
-
-
 def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,
           oidc_authority: Optional[str] = None, ui: Optional[str] = None, cache: Any = None,
-          username: Optional[str] = None, keep_fresh: bool = True, **app_options: Any) -> SignIn:
+          username: Optional[str] = None, keep_fresh: bool = True, method: str = "auto",
+          **app_options: Any) -> SignIn:
     """Sign in from a notebook cell or a script, without blocking; returns a ``SignIn`` handle.
 
     ``authority`` / ``oidc_authority`` are MSAL's (Entra ID, or any OpenID provider). ``cache``
     defaults to the per-user persisted cache, so a later kernel signs in silently. ``ui`` forces
     the presentation (``"widget"``, ``"terminal"``, ``"none"``; also env ``NBAUTH_UI``).
     ``username`` picks among cached accounts. ``keep_fresh`` (default) renews the token in the
-    background while signed in; a short-lived process turns it off. Other keyword arguments go to
-    ``PublicClientApplication``.
+    background while signed in; a short-lived process turns it off. ``method``: ``"browser"`` offers
+    sign-in in a browser window from the widget (with a code as the alternative), ``"device"`` a
+    code only, ``"auto"`` the browser where it can work (a widget, a provider with an authorization
+    endpoint). Other keyword arguments go to ``PublicClientApplication``.
     """
     from .apps.public import PublicClientApplication
     from .cache import PersistedTokenCache
@@ -277,4 +397,4 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
     return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username,
-                  keep_fresh=keep_fresh).start()
+                  keep_fresh=keep_fresh, method=method).start()

@@ -17,7 +17,7 @@ def main():
     library, path, issuer, scope = sys.argv[1:5]
     app = application(library, path, issuer, None)
     account = app.get_accounts()[0]
-    warm = getattr(app, "_metadata", None)  # nbauth discovers on first use; msal did in its constructor
+    warm = getattr(getattr(app, "service", None), "metadata", None)  # nbauth discovers on first use; msal in its constructor
     if library == "nbauth" and warm is not None:
         warm()
     print("ready", flush=True)

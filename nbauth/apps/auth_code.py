@@ -18,9 +18,10 @@ from urllib.parse import urlencode
 from ..exceptions import ConfigurationError, FlowError
 from ..protocol import scopes as scope_rules
 from ..protocol.authcode import AuthorizationRequest, code_from_redirect, new_authorization_request, state_matches
-from ..protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant, merge_claims
+from ..protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant
 from ..protocol.pkce import new_pkce
 from ..redact import RedactedDict
+from ..tokens.result import TokenResult
 from .base import ClientApplication, errors_as_results
 
 _RESPONSE_MODES = ("query", "form_post")
@@ -107,12 +108,12 @@ class AuthCodeFlows(ClientApplication):
             raise ConfigurationError(f"response_mode must be one of {list(_RESPONSE_MODES)}, not {response_mode!r}")
         if state is not None and (not isinstance(state, str) or not state):
             raise ConfigurationError("state must be a non-empty string (or None for a fresh one)")
-        requested = self._requested_scopes(scopes)
+        requested = self.service.requested_scopes(scopes)
         endpoint = self._authorization_endpoint()
         request = new_authorization_request(
             endpoint, self.client_id, _check_redirect_uri(redirect_uri), requested, prompt=prompt,
             login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
-            claims=merge_claims(self._client_capabilities, claims_challenge), state=state)
+            claims=self.service.claims(claims_challenge), state=state)
         auth_uri = request.url + ("&" + urlencode({"response_mode": response_mode}) if response_mode else "")
         return RedactedDict(state=request.state, nonce=request.nonce, code_verifier=request.pkce.verifier,
                             redirect_uri=request.redirect_uri, scope=requested, auth_uri=auth_uri,
@@ -128,22 +129,28 @@ class AuthCodeFlows(ClientApplication):
         its response (a flow is used once, whatever the outcome). The provider's refusal
         (``?error=...``) and a rejected code come back as MSAL's error dict.
         """
+        return self.redeem_auth_code_flow(auth_code_flow, auth_response, scopes)
+
+    def redeem_auth_code_flow(self, auth_code_flow: Mapping[str, Any], auth_response: Mapping[str, str],
+                              scopes: Optional[List[str]] = None) -> TokenResult:
+        """:meth:`acquire_token_by_auth_code_flow` for nbauth's own callers (the notebook's browser
+        sign-in): the engine's ``TokenResult``, and the provider's refusal as ``OAuthError``."""
         request = _request_of(auth_code_flow)
         if not isinstance(auth_response, Mapping):
             raise ConfigurationError("auth_response must be a dict of the redirect's query (or form) parameters")
         requested = list(request.scopes)
         if scopes is not None:
-            requested = self._requested_scopes(scopes)
+            requested = self.service.requested_scopes(scopes)
             if not scope_rules.is_subset(requested, request.scopes):
                 raise FlowError(f"scopes must be a subset of the flow's {list(request.scopes)}")
-        metadata = self._metadata()
+        metadata = self.service.metadata()
         if state_matches(auth_response, request.state):  # this flow's answer: it is taken only once
             answered_flows.claim(request)
         code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self._redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
-                            claims_challenge=auth_code_flow.get("claims_challenge"))
+        return self.service.redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
+                                   claims_challenge=auth_code_flow.get("claims_challenge"))
 
     def get_authorization_request_url(self, scopes: List[str], login_hint: Optional[str] = None,
                                       state: Optional[str] = None, redirect_uri: Optional[str] = None,
@@ -161,9 +168,9 @@ class AuthCodeFlows(ClientApplication):
         if response_type != "code":
             raise ConfigurationError("nbauth supports only response_type='code' (no implicit grant)")
         params = {"client_id": self.client_id, "response_type": "code", "redirect_uri": redirect_uri,
-                  "scope": " ".join(self._requested_scopes(scopes)), "state": state, "nonce": nonce,
+                  "scope": " ".join(self.service.requested_scopes(scopes)), "state": state, "nonce": nonce,
                   "prompt": prompt, "login_hint": login_hint, "domain_hint": domain_hint,
-                  "claims": merge_claims(self._client_capabilities, claims_challenge)}
+                  "claims": self.service.claims(claims_challenge)}
         params.update(_extra_url_params(kwargs))
         endpoint = self._authorization_endpoint()
         query = urlencode({k: v for k, v in params.items() if v is not None})
@@ -182,7 +189,7 @@ class AuthCodeFlows(ClientApplication):
                       DeprecationWarning, stacklevel=3)
         if not isinstance(code, str) or not code:
             raise ConfigurationError("code must be the non-empty authorization code from the redirect")
-        requested = self._requested_scopes(scopes)
+        requested = self.service.requested_scopes(scopes)
         unknown = sorted(set(data or {}) - {"code_verifier"})
         if unknown:
             raise ConfigurationError(f"data may only hold code_verifier, not {unknown}")
@@ -192,10 +199,10 @@ class AuthCodeFlows(ClientApplication):
         else:
             fields = {"code": code, "redirect_uri": redirect_uri, "scope": " ".join(requested)}
             grant = Grant(AUTHORIZATION_CODE, {k: v for k, v in fields.items() if v}, repeatable=False)
-        return self._redeem(grant, requested, nonce=nonce, claims_challenge=claims_challenge)
+        return self.service.redeem(grant, requested, nonce=nonce, claims_challenge=claims_challenge)
 
     def _authorization_endpoint(self) -> str:
-        endpoint = self._metadata().authorization_endpoint
+        endpoint = self.service.metadata().authorization_endpoint
         if not endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
         return endpoint

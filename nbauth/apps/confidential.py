@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
+from ..clock import Clock
 from ..credentials.client_credential import parse_client_credential
 from ..exceptions import ConfigurationError
 from ..protocol import scopes as scope_rules
 from ..protocol.client_auth import ClientAuth
-from ..protocol.lifecycle import TokenState
 from ..protocol.oauth2 import CLIENT_CREDENTIALS, JWT_BEARER, Grant
 from ..redact import RedactedDict, conceal
-from ..tokens.cached import Cached
 from .auth_code import AuthCodeFlows
-from .base import _REFRESH_FAILURES, errors_as_results
-
-logger = logging.getLogger("nbauth")
+from .base import errors_as_results
 
 
 def user_assertion_hash(user_assertion: str) -> str:
@@ -60,9 +56,9 @@ class ConfidentialClientApplication(AuthCodeFlows):
         # Concealed: its repr is masked wherever the application is shown (vars(app), tracebacks).
         super().__init__(client_id, conceal(client_credential), **kwargs)
 
-    def _make_client_auth(self, client_credential: Any) -> ClientAuth:
+    def _make_client_auth(self, client_credential: Any, clock: Clock) -> ClientAuth:
         return parse_client_credential(client_credential, self.client_id, adfs=self.authority.kind == "adfs",
-                                       client_claims=self.client_claims, clock=self._clock)
+                                       client_claims=self.client_claims, clock=clock)
 
     # ---- the app's own tokens ----------------------------------------------------------------
     @errors_as_results
@@ -78,17 +74,12 @@ class ConfidentialClientApplication(AuthCodeFlows):
             raise ConfigurationError("acquire_token_for_client does not take force_refresh (as in MSAL); "
                                      "use remove_tokens_for_client() first")
         requested = scope_rules.normalize(scopes)
-        return self._cache_first(requested, claims_challenge, {"home_account_id": None},
-                                 lambda: self._redeem(client_credentials_grant(requested), requested,
-                                                      claims_challenge=claims_challenge))
+        return self.service.app_token(client_credentials_grant(requested), requested, claims_challenge=claims_challenge,
+                                      owner={"home_account_id": None})
 
     def remove_tokens_for_client(self) -> None:
         """Forget every token :meth:`acquire_token_for_client` cached for this app."""
-        cache = self.token_cache
-        for environment in self._environments(self.authority):
-            query = {"client_id": self.client_id, "environment": environment, "home_account_id": None}
-            for entry in list(cache.search(cache.CredentialType.ACCESS_TOKEN, query=query)):
-                cache.remove_at(entry)
+        self.service.remove_app_tokens()
 
     # ---- on behalf of a user -----------------------------------------------------------------
     @errors_as_results
@@ -102,31 +93,7 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """
         if not isinstance(user_assertion, str) or not user_assertion:
             raise ConfigurationError("user_assertion must be the non-empty token this app was called with")
-        requested = self._requested_scopes(scopes)
+        requested = self.service.requested_scopes(scopes)
         owner = {"user_assertion_hash": user_assertion_hash(user_assertion)}
-        return self._cache_first(scope_rules.reportable(requested), claims_challenge, owner,
-                                 lambda: self._redeem(on_behalf_of_grant(user_assertion, requested), requested,
-                                                      claims_challenge=claims_challenge, cache_data=owner))
-
-    def _cache_first(self, scopes: List[str], claims_challenge: Optional[str], owner: dict,
-                     redeem: Callable[[], RedactedDict]) -> RedactedDict:
-        """A fresh cached token of ``owner`` for ``scopes``, else ``redeem()``, once for all
-        concurrent callers; when that fails, a cached token due for refresh but still valid."""
-        def cached() -> Optional[Cached]:
-            return None if claims_challenge else self._cached_access_token(scopes, self.authority, **owner)
-
-        def fresh_or_redeemed() -> RedactedDict:  # a flight that just ended may have cached one
-            again = cached()
-            return again[1] if again is not None and again[0] is TokenState.FRESH else redeem()
-
-        found = cached()
-        if found is not None and found[0] is TokenState.FRESH:
-            return found[1]
-        try:
-            return self._shared(("app", *sorted(owner.items()), tuple(scopes), claims_challenge), fresh_or_redeemed)
-        except _REFRESH_FAILURES as exc:
-            if found is None:
-                raise
-            logger.info("asking for a new token failed (%s); serving the cached one, still valid",
-                        type(exc).__name__)
-            return found[1]
+        return self.service.app_token(on_behalf_of_grant(user_assertion, requested), requested,
+                                      claims_challenge=claims_challenge, owner=owner, cache_data=owner)

@@ -15,20 +15,12 @@ import threading
 from typing import Any, Callable, Dict, List, Optional
 from urllib.parse import quote
 
-from ..clock import Clock, Wait, system_wait
+from ..clock import Wait, system_wait
 from ..exceptions import ConfigurationError
-from ..flows.device import poll_until_done
 from ..protocol import scopes as scope_rules
 from ..protocol.authcode import code_from_redirect, new_authorization_request
-from ..protocol.device import DeviceFlow, from_msal, msal_view, parse_device_authorization
-from ..protocol.oauth2 import (
-    authorization_code_grant,
-    device_code_grant,
-    merge_claims,
-    parse_json_object,
-    password_grant,
-)
-from ..provider.token_endpoint import send_authenticated
+from ..protocol.device import DeviceFlow, from_msal, msal_view
+from ..protocol.oauth2 import authorization_code_grant, parse_json_object, password_grant
 from ..redact import RedactedDict
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
@@ -75,8 +67,7 @@ class PublicClientApplication(AuthCodeFlows):
         for name in _BROKER_OPTIONS:
             if kwargs.pop(name, None):
                 raise ConfigurationError(f"nbauth does not support MSAL's {name} (no broker)")
-        super().__init__(client_id, **kwargs)
-        self._wait = wait
+        super().__init__(client_id, wait=wait, **kwargs)
 
     # ---- device code ------------------------------------------------------------------------
     @errors_as_results
@@ -84,23 +75,7 @@ class PublicClientApplication(AuthCodeFlows):
                              **kwargs: Any) -> RedactedDict:
         """Start a device-code sign-in: the flow dict has ``user_code``, ``verification_uri``,
         ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does."""
-        return DeviceFlowDict(msal_view(self._start_device_flow(scopes or [], claims_challenge)))
-
-    def _start_device_flow(self, scopes: List[str], claims_challenge: Optional[str] = None) -> DeviceFlow:
-        """Ask the provider for a device code (RFC 8628 section 3.1); raises what goes wrong."""
-        requested = self._requested_scopes(scopes)
-        metadata = self._metadata()
-        if not metadata.device_authorization_endpoint:
-            raise ConfigurationError(f"the provider at {self.authority.url} offers no device code sign-in "
-                                     "(no device_authorization_endpoint)")
-        data = {"scope": " ".join(requested)}
-        claims = merge_claims(self._client_capabilities, claims_challenge)
-        if claims:
-            data["claims"] = claims
-        response = send_authenticated(self._transport, metadata.device_authorization_endpoint, data,
-                                      self._client_auth, token_endpoint=metadata.token_endpoint, repeatable=True)
-        return parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
-                                          self._clock(), requested)
+        return DeviceFlowDict(msal_view(self.service.start_device_flow(scopes or [], claims_challenge)))
 
     @errors_as_results
     def acquire_token_by_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str] = None, *,
@@ -114,7 +89,7 @@ class PublicClientApplication(AuthCodeFlows):
         early with an ``authorization_pending`` result (``lambda flow: True`` polls once
         without blocking).
         """
-        device_flow = from_msal(flow, self._clock(), self._requested_scopes([]), claims_challenge)
+        device_flow = from_msal(flow, self.service.clock(), self.service.requested_scopes([]), claims_challenge)
 
         def stop() -> bool:  # MSAL's way of cancelling, and its exit condition
             return float(flow.get("expires_at") or 0) <= 0 or (exit_condition is not None and bool(exit_condition(flow)))
@@ -123,19 +98,8 @@ class PublicClientApplication(AuthCodeFlows):
             flow["interval"], flow["latest_attempt_at"] = polled.interval, polled.polled_at
 
         cancelled = getattr(flow, "cancelled", None)
-        return self._poll_device_flow(device_flow, cancelled if isinstance(cancelled, threading.Event)
-                                      else threading.Event(), stop=stop, on_poll=on_poll)
-
-    def _poll_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
-                          stop: Optional[Callable[[], bool]] = None,
-                          on_poll: Optional[Callable[[DeviceFlow], None]] = None,
-                          clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> RedactedDict:
-        """The token result once the person signs in; raises ``OAuthError`` when the flow ends
-        otherwise (denied, expired, cancelled). Time and waits are the app's unless given."""
-        grant = device_code_grant(flow.device_code)
-        return poll_until_done(
-            flow, lambda: self._redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
-            clock=clock or self._clock, wait=wait or self._wait, cancelled=cancelled, stop=stop, on_poll=on_poll)
+        return self.service.redeem_device_flow(device_flow, cancelled if isinstance(cancelled, threading.Event)
+                                               else threading.Event(), stop=stop, on_poll=on_poll)
 
     # ---- browser (authorization code + PKCE, loopback redirect) ------------------------------
     @errors_as_results
@@ -162,8 +126,8 @@ class PublicClientApplication(AuthCodeFlows):
         if _PKCE_OPTIONS & set(kwargs):
             raise ConfigurationError("nbauth makes a fresh PKCE pair (S256) for each sign-in; do not pass "
                                      + ", ".join(sorted(_PKCE_OPTIONS & set(kwargs))))
-        requested = self._requested_scopes(scopes)
-        metadata = self._metadata()
+        requested = self.service.requested_scopes(scopes)
+        metadata = self.service.metadata()
         if not metadata.authorization_endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
         from ..flows.loopback import LoopbackListener  # http.server loads only for interactive sign-in
@@ -175,14 +139,14 @@ class PublicClientApplication(AuthCodeFlows):
                 metadata.authorization_endpoint, self.client_id, listener.redirect_uri,
                 requested + scope_rules.normalize(extra_scopes_to_consent or [], "extra_scopes_to_consent"),
                 prompt=prompt, login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
-                claims=merge_claims(self._client_capabilities, claims_challenge), state=state)
+                claims=self.service.claims(claims_challenge), state=state)
             _launch_browser(request.url, open_browser, on_before_launching_ui)
             params = listener.wait(timeout)
         code = code_from_redirect(params, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self._redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
-                            claims_challenge=claims_challenge)
+        return self.service.redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
+                                   claims_challenge=claims_challenge)
 
     # ---- username and password ----------------------------------------------------------------
     @errors_as_results
@@ -191,16 +155,16 @@ class PublicClientApplication(AuthCodeFlows):
         """The resource-owner password grant (only for providers and accounts that allow it)."""
         if not isinstance(username, str) or not username or not isinstance(password, str):
             raise ConfigurationError("username and password must be strings")
-        requested = self._requested_scopes(scopes)
+        requested = self.service.requested_scopes(scopes)
         if self.authority.kind == "entra":
             self._refuse_federated_account(username)
-        return self._redeem(password_grant(username, password, requested), requested,
-                            claims_challenge=claims_challenge)
+        return self.service.redeem(password_grant(username, password, requested), requested,
+                                   claims_challenge=claims_challenge)
 
     def _refuse_federated_account(self, username: str) -> None:
         """Entra's user-realm lookup: a federated account signs in at its own identity provider
         (WS-Trust), which nbauth does not speak, so refuse it with a clear message."""
-        response = self._transport.get(f"https://{self.authority.instance}/common/userrealm/"
+        response = self.service.transport.get(f"https://{self.authority.instance}/common/userrealm/"
                                        f"{quote(username, safe='@')}?api-version=1.0",
                                        headers={"Accept": "application/json"})
         realm = parse_json_object(response, "user realm endpoint") if response.status_code != 404 else {}

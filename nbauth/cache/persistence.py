@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -27,8 +28,11 @@ from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore
 from .folder import Folder, Refused
 from .lock import FileLock, LockTimeout
+from .refresh_locks import AccountKey, lock_name
 from .schema import KNOWN_SECTIONS, Entry
 from .serializable import SerializableTokenCache, parse_document
+
+logger = logging.getLogger("nbauth")
 
 #: Environment variable naming the cache file (the constructor's ``path`` argument wins).
 PATH_VARIABLE = "NBAUTH_CACHE_PATH"
@@ -119,6 +123,25 @@ class PersistedTokenCache(SerializableTokenCache):
                 self._editing_now = False
 
     # ---- the public API, kept in step with the file ------------------------------------------
+    @contextlib.contextmanager
+    def refresh_lock(self, account_key: AccountKey, timeout: float) -> Iterator[None]:
+        """The account's thread lock, then its lock file beside the cache file
+        (``<cache file>.refresh-<hash of the account>.lock``), each waited for up to ``timeout``
+        seconds before the refresh goes ahead anyway; a lock file nbauth must not use (another
+        user's, a symbolic link) is skipped, with a warning in the log."""
+        with super().refresh_lock(account_key, timeout):
+            path = self.path.with_name(f"{self.path.name}.refresh-{lock_name(account_key)}.lock")
+            with contextlib.ExitStack() as stack:
+                try:
+                    stack.enter_context(FileLock(path, self.folder, "the refresh lock file").hold(timeout))
+                except LockTimeout as error:
+                    logger.warning("the refresh lock %s; refreshing anyway", error)
+                except Refused as refused:
+                    logger.warning("%s; refreshing without it", refused)
+                except OSError as error:
+                    logger.warning("cannot take the refresh lock %s (%s); refreshing anyway", path, error.strerror)
+                yield
+
     def serialize(self) -> str:
         self._before_read()
         return super().serialize()

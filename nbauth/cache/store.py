@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, ContextManager, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 from ..after_fork import reset_in_child
 from ..clock import Clock, system_clock
@@ -13,6 +13,7 @@ from ..memo import memoized
 from ..protocol.lifecycle import TokenTimes
 from ..redact import RedactedDict
 from .index import Section, matches
+from .refresh_locks import AccountKey, AccountLocks, lock_name
 from .schema import (
     KNOWN_SECTIONS,
     PROVIDER_FIELD,
@@ -67,13 +68,16 @@ class TokenCache:
 
     CredentialType = CredentialType
     AuthorityType = AuthorityType
+    #: Where providers' discovery documents are kept between processes (None: not kept).
+    discovery_store: Any = None
 
     def __init__(self, *, clock: Clock = system_clock) -> None:
         self._lock = threading.RLock()
         self._clock = clock
         self._sections: Dict[str, Section] = {name: Section() for name in KNOWN_SECTIONS}
         self._extra_sections: Dict[str, Any] = {}  # sections of other MSAL versions, kept as found
-        self._remembered: Dict[Hashable, Tuple[int, Any]] = {}  # see _derived
+        self._remembered: Dict[Hashable, Tuple[int, Any]] = {}  # see derived
+        self._account_locks = AccountLocks()
         reset_in_child(self, type(self)._after_fork)
 
     def _after_fork(self) -> None:
@@ -100,6 +104,11 @@ class TokenCache:
         saves them once, when the block ends."""
         with self._editing():
             yield
+
+    def refresh_lock(self, account_key: AccountKey, timeout: float) -> ContextManager[None]:
+        """Held while an account's refresh token is redeemed (nbauth's addition; see
+        ``cache.refresh_locks``): a thread lock here, waited for up to ``timeout`` seconds."""
+        return self._account_locks.hold(lock_name(account_key), timeout)
 
     def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
         """The one place entries change: store ``entry`` under ``key``, or remove it if None."""
@@ -145,9 +154,10 @@ class TokenCache:
         """
         yield from self._find(credential_type, target, query, now, _copy)
 
-    def _access_tokens_with_times(self, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
+    def access_tokens_with_times(self, target: Optional[Iterable[str]], query: Optional[Mapping[str, Any]],
                                   now: Optional[float] = None) -> List[Tuple[Entry, TokenTimes]]:
-        """nbauth's silent path: ``search(ACCESS_TOKEN, ...)`` as (entry, its times parsed once).
+        """nbauth's silent path (``cache.contract``): ``search(ACCESS_TOKEN, ...)`` as (entry, its
+        times parsed once).
 
         The entries are the cache's own, not copies: read them, never change them.
         """
@@ -179,7 +189,7 @@ class TokenCache:
                         self._put(credential_type, key, None)
             return found
 
-    def _derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, a view of the cache, remembered under ``key`` until the cache changes
         (for views read far more often than the cache changes, such as the applications'
         account lists). The value is shared: read it, never change it."""

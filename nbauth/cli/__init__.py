@@ -1,1 +1,5 @@
-"""The ``nbauth`` command: sign in, print a token, list and forget accounts."""
+"""The ``nbauth`` command: sign in, print a token, list and forget accounts (``command``), with its
+saved settings (``settings``) and the cache's status (``cache_status``)."""
+from .command import main
+
+__all__ = ["main"]

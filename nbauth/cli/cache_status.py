@@ -20,19 +20,24 @@ def _permissions(path: Path) -> Optional[Dict[str, Any]]:
     except FileNotFoundError:
         return None
     mode = stat.S_IMODE(info.st_mode)
-    mine = info.st_uid == os.getuid() if hasattr(os, "getuid") else True
+    mine = info.st_uid == os.geteuid() if hasattr(os, "geteuid") else True
     return {"mode": f"{mode:04o}", "owner_only": mine and not mode & 0o077}
 
 
 def describe(path: Path, settings: Dict[str, Any], now: float) -> Dict[str, Any]:
     """The status of the cache at ``path`` as plain values; reading it may repair a damaged
     file as every nbauth reader does (with a ``CacheWarning``), and changes nothing else."""
-    status: Dict[str, Any] = {"path": str(path), "exists": path.exists(), "settings": settings}
+    status: Dict[str, Any] = {"path": str(path), "exists": os.path.lexists(path), "settings": settings}
     if status["exists"]:
         from ..cache import PersistedTokenCache
 
         document = json.loads(PersistedTokenCache(path).serialize() or "{}")  # first: it may repair the file
-        info = path.stat()
+        try:
+            info = os.stat(path, follow_symlinks=False)  # the file itself, never a link's target
+        except FileNotFoundError:  # moved aside as damaged or unsafe
+            status["exists"] = False
+            status["folder"] = _permissions(path.parent)
+            return status
         status.update(size=info.st_size, modified=int(info.st_mtime), file=_permissions(path), counts={
             name: len(document.get(section) or {}) for name, section in SECTIONS.items()})
         status["counts"]["valid_access_tokens"] = sum(

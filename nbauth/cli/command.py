@@ -94,11 +94,9 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_logout(args: argparse.Namespace) -> int:
     """Sign out: revoke the refresh tokens at the provider and forget the account here."""
-    from ..provider.revocation import revoke_refresh_tokens
-
     settings, path = _settings(args)
-    app = _app(settings, path)
-    accounts = app.get_accounts(username=None if args.all else settings.username)
+    service = _app(settings, path).service
+    accounts = service.accounts(username=None if args.all else settings.username)
     if len(accounts) > 1 and not args.all:
         names = ", ".join(a.get("username") or a["home_account_id"] for a in accounts)
         raise ConfigurationError(f"several accounts are signed in ({names}): name one with --username, or use --all")
@@ -106,9 +104,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
         _say("No account to sign out.")
     for account in accounts:
         try:
-            revoke_refresh_tokens(app, account)
+            service.revoke(account)
         finally:
-            app.remove_account(account)
+            service.remove(account)
         _say(f"Signed out {account.get('username') or account['home_account_id']}.")
     if settings.username and any(a.get("username") == settings.username for a in accounts):
         cli_settings.save(cli_settings.settings_path(path), dataclasses.replace(settings, username=None))
@@ -168,6 +166,18 @@ def _say(message: str) -> None:
     print(printable(message), file=sys.stderr, flush=True)
 
 
+def _say_provider_details(error: Optional[BaseException]) -> None:
+    """What the provider sent with its error (``error``, if an ``OAuthError``) that support
+    staff or a new sign-in may need."""
+    if not isinstance(error, OAuthError):
+        return
+    details = {"error codes": ", ".join(map(str, error.error_codes)), "correlation id": error.correlation_id,
+               "claims challenge": error.claims}
+    for name, value in details.items():
+        if value:
+            _say(f"nbauth: {name}: {value}")
+
+
 def _printable_values(value: Any) -> Any:
     """A JSON-like ``value`` with each string made ``printable``, for a person's terminal."""
     if isinstance(value, str):
@@ -190,6 +200,15 @@ def exit_status(error: BaseException) -> int:
     if isinstance(error, ConfigurationError):
         return EXIT_USAGE
     return EXIT_FAILED
+
+
+def cmd_redirect_uri(args: argparse.Namespace) -> int:
+    """Print the redirect URI that browser sign-in from notebooks at URL uses, and where to register it."""
+    from ..flows.browser import WHERE_TO_REGISTER, redirect_uri_for
+
+    print(redirect_uri_for(args.url, args.base_url, args.hub))
+    print(WHERE_TO_REGISTER[0].upper() + WHERE_TO_REGISTER[1:] + ".")
+    return 0
 
 
 # ---- the parser ------------------------------------------------------------------------------
@@ -231,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     logout = command("logout", cmd_logout, [sign_in], "sign out: revoke the refresh token and forget the account")
     logout.add_argument("--all", action="store_true", help="sign out every account of this application")
     command("cache", cmd_cache, [cache_option, as_json], "show the token cache's path, size, permissions and counts")
+    redirect = command("redirect-uri", cmd_redirect_uri, [], "print the redirect URI to register for browser sign-in "
+                       "from notebooks at URL (a Jupyter server, or with --hub a JupyterHub)")
+    redirect.add_argument("url", metavar="URL", help="the notebook server's (or hub's) address, e.g. https://hub.example.org")
+    redirect.add_argument("--base-url", default="/", help="the Jupyter server's base URL (default /)")
+    redirect.add_argument("--hub", nargs="?", const="/hub/", metavar="PREFIX",
+                          help="a JupyterHub: one URI for every user, through PREFIX (default /hub/) user-redirect")
     return parser
 
 
@@ -245,6 +270,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exit_status(error)
     except NbauthError as error:
         _say(f"nbauth: error: {error}")
+        _say_provider_details(error if isinstance(error, OAuthError) else error.__cause__)
         if isinstance(error, InteractionUnavailable):
             _say("nbauth: sign in once with `nbauth login` where a person can; later commands are then silent")
         return exit_status(error)

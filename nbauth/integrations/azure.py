@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple, Optional
 
-from ..exceptions import ConfigurationError, NbauthError
+from ..exceptions import ConfigurationError, NbauthError, OAuthError
 from ..redact import mask
 from .source import Token, tenant_of, token_source
 
@@ -50,7 +50,9 @@ class NbauthCredential:
     confidential application. A ``claims`` challenge gets a new token carrying those claims.
     The credential is bound to its application's tenant: a ``tenant_id`` other than that one
     is refused. Sign-in failures raise azure-core's ``ClientAuthenticationError`` when
-    azure-core is installed (as Azure SDK code expects), else the nbauth error.
+    azure-core is installed (as Azure SDK code expects), else the nbauth error; the provider's
+    ``claims``, ``error_codes`` and ``correlation_id`` are on either (and the nbauth
+    error is the azure one's ``__cause__``).
     """
 
     def __init__(self, provider: Any, *, account: Optional[dict] = None, timeout: Optional[float] = 300.0):
@@ -98,10 +100,19 @@ class NbauthCredential:
         return f"<NbauthCredential tenant={self.tenant_id!r}>"
 
 
+#: The provider's fields an ``OAuthError`` carries, copied onto azure-core's error.
+_PROVIDER_FIELDS = ("claims", "error_codes", "correlation_id")
+
+
 def _azure_error(exc: NbauthError) -> Optional[Exception]:
-    """azure-core's ``ClientAuthenticationError`` for ``exc``, if azure-core is installed."""
+    """azure-core's ``ClientAuthenticationError`` for ``exc``, if azure-core is installed, with
+    the provider's fields when ``exc`` is its ``OAuthError``."""
     try:
         from azure.core.exceptions import ClientAuthenticationError
     except ImportError:
         return None
-    return ClientAuthenticationError(message=str(exc))
+    error = ClientAuthenticationError(message=str(exc))
+    if isinstance(exc, OAuthError):
+        for name in _PROVIDER_FIELDS:
+            setattr(error, name, getattr(exc, name))
+    return error

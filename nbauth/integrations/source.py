@@ -3,16 +3,20 @@
 A token source is a callable ``source(scopes, *, claims_challenge=None, force_refresh=False)``
 returning a :class:`Token`. :func:`token_source` makes one from what a notebook or script already
 has: the ``SignIn`` handle of ``nbauth.login``, an application and an account (nbauth's or MSAL's
-own, which share the method names), or a confidential application for its own token. Tokens come
-through the applications' public methods, so their cache, refresh and locking apply unchanged.
+own, which share the method names), or a confidential application for its own token. The handle's
+and nbauth applications' user tokens come from their token engine (``TokenService.silent``), whose
+errors keep every field the provider sent; MSAL's own applications are asked through their public
+methods. Either way their cache, refresh and locking apply unchanged.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Protocol, Sequence
+from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence
 
 from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, OAuthError
 from ..redact import mask
+from ..tokens.result import TokenResult
+from ..tokens.service import TokenService
 
 
 class Token(NamedTuple):
@@ -36,11 +40,22 @@ class TokenSource(Protocol):
                  force_refresh: bool = False) -> Token: ...
 
 
+def _no_token() -> OAuthError:
+    return OAuthError("interaction_required", "no token in the cache for this account and these scopes; "
+                                              "sign in first (nbauth.login, or nbauth login in a terminal)")
+
+
+def token_of(result: Optional[TokenResult]) -> Token:
+    """The token of the engine's result; raises OAuthError (interaction_required) for None."""
+    if result is None:
+        raise _no_token()
+    return Token(result.access_token, result.expires_on, result.token_type, result.refresh_on)
+
+
 def token_from_result(result: Optional[dict], now: float) -> Token:
     """The token in MSAL's result dict; raises OAuthError for an error result or None."""
     if not result:
-        raise OAuthError("interaction_required", "no token in the cache for this account and these scopes; "
-                                                 "sign in first (nbauth.login, or nbauth login in a terminal)")
+        raise _no_token()
     if "access_token" not in result:
         raise OAuthError(result.get("error") or "unknown_error", result.get("error_description") or "",
                          error_codes=result.get("error_codes"), correlation_id=result.get("correlation_id"),
@@ -67,6 +82,9 @@ def token_source(provider: Any, *, account: Optional[dict] = None, timeout: Opti
 
     if isinstance(provider, SignIn):
         return _sign_in_source(provider, timeout, clock)
+    service = getattr(provider, "service", None)
+    if account is not None and isinstance(service, TokenService):
+        return _engine_source(service, lambda: account)
     if account is not None and hasattr(provider, "acquire_token_silent_with_error"):
         return _account_source(provider, account, clock)
     if account is None and hasattr(provider, "acquire_token_for_client"):
@@ -91,14 +109,24 @@ def tenant_of(provider: Any) -> Optional[str]:
 def _sign_in_source(handle: Any, timeout: Optional[float], clock: Clock) -> TokenSource:
     from ..ui import Status
 
+    engine = _engine_source(handle.service, lambda: handle.account, default_scopes=handle.scopes)
+
     def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                force_refresh: bool = False) -> Token:
         if handle.status is not Status.SIGNED_IN:
             handle.token(timeout, scopes=scopes)  # waits for a pending sign-in; raises why it failed
-        result = handle.app.acquire_token_silent_with_error(
-            list(scopes or handle.scopes), account=handle.account, force_refresh=force_refresh,
-            claims_challenge=claims_challenge)
-        return token_from_result(result, clock())
+        return engine(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
+    return source
+
+
+def _engine_source(service: TokenService, account: Callable[[], Optional[dict]],
+                   default_scopes: Optional[Sequence[str]] = None) -> TokenSource:
+    """Tokens of ``account()`` from the token engine (scopes required unless defaulted)."""
+    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+               force_refresh: bool = False) -> Token:
+        wanted = list(scopes or default_scopes or []) if default_scopes is not None else _required(scopes)
+        return token_of(service.silent(wanted, account(), force_refresh=force_refresh,
+                                       claims_challenge=claims_challenge))
     return source
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ..exceptions import AuthorityError, ConfigurationError, OAuthError, ProtocolError
+from ..redact import Secret
 from .oauth2 import as_seconds
 from .status import Outcome, device_poll_outcome
 from .urls import web_url
@@ -114,7 +115,7 @@ def parse_device_authorization(body: Mapping[str, Any], now: float, scopes: Sequ
 def msal_view(flow: DeviceFlow) -> Dict[str, Any]:
     """MSAL's flow dict for ``flow``: the provider's fields, normalised, plus ``expires_at``,
     ``scope`` and, once polled, ``latest_attempt_at``."""
-    view = dict(flow.fields, device_code=flow.device_code, user_code=flow.user_code,
+    view = dict(flow.fields, device_code=Secret(flow.device_code), user_code=flow.user_code,
                 verification_uri=flow.verification_uri, message=flow.message, interval=flow.interval,
                 expires_at=flow.expires_at, scope=list(flow.scopes))
     if flow.polled_at is not None:

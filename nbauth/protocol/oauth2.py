@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from .. import strict_json
 from ..exceptions import ConfigurationError, OAuthError, ProtocolError
+from ..redact import conceal_tokens
 
 AUTHORIZATION_CODE = "authorization_code"
 REFRESH_TOKEN = "refresh_token"
@@ -157,7 +158,7 @@ def parse_token_response(response: Response) -> dict:
     """A successful token response (RFC 6749 section 5.1), checked and with numeric lifetimes.
 
     Raises OAuthError for an error response and ProtocolError for anything malformed; neither
-    message contains a token.
+    message contains a token. The tokens are ``Secret`` strings from here on (masked reprs).
     """
     body = parse_json_object(response, "token endpoint")
     for name in ("access_token", "token_type"):
@@ -169,4 +170,4 @@ def parse_token_response(response: Response) -> dict:
     for name in _NUMERIC_FIELDS:
         if name in body:
             body[name] = as_seconds(body[name], name)
-    return body
+    return conceal_tokens(body)

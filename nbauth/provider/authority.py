@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
 
+from ..after_fork import reset_in_child
 from ..clock import Clock, system_clock
 from ..exceptions import AuthorityError, DiscoveryError, ProtocolError, TransportError
 from ..protocol.urls import WebUrl, web_url
@@ -209,9 +210,14 @@ class Discovery:
 
     def __init__(self, clock: Clock = system_clock) -> None:
         self._clock = clock
+        self._metadata: Dict[str, ProviderMetadata] = {}
+        self._after_fork()
+        reset_in_child(self, Discovery._after_fork)
+
+    def _after_fork(self) -> None:
+        """Fresh locks (in a forked child, another thread of the parent may have held one)."""
         self._lock = threading.Lock()
         self._key_locks: Dict[str, threading.Lock] = {}
-        self._metadata: Dict[str, ProviderMetadata] = {}
 
     def get(self, authority: Authority, transport: Transport,
             store: Optional[MetadataStore] = None) -> ProviderMetadata:

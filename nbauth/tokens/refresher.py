@@ -1,11 +1,12 @@
 """Background renewal: one daemon thread per process renews tokens before anyone needs them.
 
 A token is kept fresh by registering it: ``app.keep_fresh(account, scopes, listener)`` (any
-nbauth application), which the notebook's ``SignIn`` handle does once signed in. The thread
+nbauth application; ``background_refresher().keep_fresh(service, ...)`` with the token engine
+underneath), which the notebook's ``SignIn`` handle does once signed in. The thread
 starts with the first registration and sleeps on an event until the earliest renewal is due: the
 token's ``refresh_on``, else three quarters through its lifetime, plus jitter within the renewal
-window so that kernels sharing a cache spread out. It renews through the application's silent
-path, so concurrent callers share the refresh, processes sharing a ``PersistedTokenCache`` take
+window so that kernels sharing a cache spread out. It renews through the engine's silent
+path (``TokenService.renew_if_due``), so concurrent callers share the refresh, processes sharing a ``PersistedTokenCache`` take
 the account's refresh lock, and a token another process already renewed is used as it is.
 
 Each outcome goes to the registration's listener (from this thread; it never touches a UI, and
@@ -29,7 +30,7 @@ import logging
 import os
 import random
 import threading
-from typing import Any, Callable, List, NamedTuple, Optional, Sequence
+from typing import Any, Callable, List, Mapping, NamedTuple, Optional, Protocol, Sequence
 
 from ..clock import Clock, Wait, system_clock, system_wait
 from ..exceptions import ConfigurationError, OAuthError
@@ -68,12 +69,18 @@ def backoff(failures: int, draw: float) -> float:
     return min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (failures - 1)) * (0.5 + draw / 2)
 
 
-class Renewal:
-    """One token kept fresh (an application, an account, scopes); ``cancel()`` stops it."""
+class Renewer(Protocol):
+    """What renews a token: ``TokenService.renew_if_due``."""
 
-    def __init__(self, refresher: "Refresher", app: Any, account: dict, scopes: List[str],
+    def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]: ...
+
+
+class Renewal:
+    """One token kept fresh (a token service, an account, scopes); ``cancel()`` stops it."""
+
+    def __init__(self, refresher: "Refresher", service: Renewer, account: dict, scopes: List[str],
                  listener: Optional[Listener]) -> None:
-        self.app, self.account, self.scopes, self.listener = app, account, scopes, listener
+        self.service, self.account, self.scopes, self.listener = service, account, scopes, listener
         self.status: Optional[RefreshStatus] = None  # the last outcome
         self.active = True
         self._refresher = refresher
@@ -102,14 +109,15 @@ class Refresher:
         self._thread: Optional[threading.Thread] = None
         self._stopping = False
 
-    def keep_fresh(self, app: Any, account: dict, scopes: Sequence[str],
+    def keep_fresh(self, service: Renewer, account: dict, scopes: Sequence[str],
                    listener: Optional[Listener] = None) -> Renewal:
-        """Renew ``account``'s token for ``scopes`` ahead of need (see the module's docstring)."""
+        """Renew ``account``'s token for ``scopes`` ahead of need, through ``service`` (an
+        application's ``service``; see the module's docstring)."""
         if not account or not account.get("home_account_id"):
             raise ConfigurationError("keep_fresh needs an account, one of app.get_accounts()")
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
-        renewal = Renewal(self, app, account, list(scopes), listener)
+        renewal = Renewal(self, service, account, list(scopes), listener)
         with self._lock:
             self._renewals.append(renewal)
             self._stopping = False
@@ -118,6 +126,17 @@ class Refresher:
                 self._thread.start()
         self._wake.set()
         return renewal
+
+    @property
+    def renewals(self) -> List[Renewal]:
+        """The renewals kept fresh now (a copy)."""
+        with self._lock:
+            return list(self._renewals)
+
+    @property
+    def thread(self) -> Optional[threading.Thread]:
+        """The renewal thread, once started (None after ``stop``)."""
+        return self._thread
 
     def stop(self, timeout: float = EXIT_JOIN_SECONDS) -> None:
         """End every renewal and the thread (a later ``keep_fresh`` starts it again); waits up to
@@ -157,7 +176,7 @@ class Refresher:
 
     def _renew(self, renewal: Renewal) -> None:
         try:
-            status = self._renewed(renewal, renewal.app._renew_if_due(renewal.scopes, renewal.account))
+            status = self._renewed(renewal, renewal.service.renew_if_due(renewal.scopes, renewal.account))
         except Exception as exc:  # the thread's edge: no failure may end the renewals
             status = self._failed(renewal, exc)
         with self._lock:

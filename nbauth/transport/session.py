@@ -132,7 +132,10 @@ class Transport:
             kwargs.update(stream=True)
         try:
             raw = getattr(self.client, method.lower())(url, **kwargs)
-            text = _read_text(raw, url) if streaming else _checked_text(raw.text, url)
+            if streaming:
+                text = _read_text(raw, url, _seconds_to_read(self.timeout))
+            else:
+                text = _checked_text(raw.text, url)
         except (requests.exceptions.RequestException, OSError) as exc:
             error = TransportError(f"{method} {_safe_url(url)}: {_describe(exc)}", url=_safe_url(url))
             error.never_sent = _never_sent(exc)  # type: ignore[attr-defined]
@@ -151,9 +154,19 @@ def _too_long(url: str) -> ProtocolError:
                          "it was not read")
 
 
-def _read_text(raw: Any, url: str) -> str:
-    """A streamed ``requests`` response's body as text, read (and decompressed) up to the cap:
-    a longer one, or one declared longer, is a ProtocolError, and never held whole."""
+def _seconds_to_read(timeout: Timeout) -> float:
+    """How long a whole answer may take to arrive: the read timeout, which requests applies to
+    each wait for bytes only (a server dripping a byte at a time would never meet it)."""
+    return timeout[1] if isinstance(timeout, tuple) else timeout
+
+
+def _read_text(raw: Any, url: str, seconds: float) -> str:
+    """A streamed ``requests`` response's body as text, read (and decompressed) up to the cap
+    within ``seconds``: a longer one, or one declared longer, is a ProtocolError, and never held
+    whole; a slower one is a read timeout."""
+    import requests
+
+    deadline = time.monotonic() + seconds
     try:
         declared = raw.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -163,6 +176,8 @@ def _read_text(raw: Any, url: str) -> str:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise _too_long(url)
+            if time.monotonic() > deadline:
+                raise requests.exceptions.ReadTimeout("the answer took longer than the read timeout")
     finally:
         raw.close()  # an unread rest is dropped with the connection
     try:

@@ -55,7 +55,7 @@ def test_a_wrong_secret_is_invalid_client_and_leaks_nowhere(idp, logs):
     app = new_app(idp, CONFIDENTIAL_CLIENT, WRONG_SECRET)
     result = app.acquire_token_for_client(["api:read"])
     assert result["error"] == "invalid_client" and "authentication failed" in result["error_description"]
-    assert_nowhere([WRONG_SECRET], str(result), repr(result), repr(app), str(app), repr(app._client_auth),
+    assert_nowhere([WRONG_SECRET], str(result), repr(result), repr(app), str(app), repr(app.service.client_auth),
                    logs.text)
 
 
@@ -64,7 +64,7 @@ def test_a_forged_client_assertion_is_invalid_client_and_leaks_nowhere(idp, logs
     result = app.acquire_token_for_client(["api:read"])
     assert result["error"] == "invalid_client"
     assert_nowhere([FORGED_ASSERTION, FORGED_ASSERTION.split(".")[2]], str(result), repr(app),
-                   repr(app._client_auth), logs.text)
+                   repr(app.service.client_auth), logs.text)
 
 
 def test_an_expired_certificate_is_named_with_its_date(idp, logs):
@@ -97,7 +97,7 @@ def test_the_right_passphrase_signs_in(idp):
     app = new_app(idp, PKJWT_CLIENT, {"private_key": pem, "passphrase": "the-right-passphrase",
                                       "public_certificate": idp.client_cert_pem})
     assert app.acquire_token_for_client(["api:read"])["token_source"] == "identity_provider"
-    assert_nowhere(key_lines(pem) + ["the-right-passphrase"], repr(app), repr(app._client_auth))
+    assert_nowhere(key_lines(pem) + ["the-right-passphrase"], repr(app), repr(app.service.client_auth))
 
 
 def test_another_keys_certificate_is_named(idp):

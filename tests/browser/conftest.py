@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from support.lab import Lab
+from support.lab import ARTIFACTS, Lab
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("NBAUTH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -25,19 +23,20 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="module")
 def start_lab(tmp_path_factory):
-    """``start_lab(env)``: a JupyterLab whose kernels see ``env``, with no kernel running.
+    """``start_lab(env, app="lab"|"notebook", extension=False)``: a JupyterLab (or Notebook 7) whose
+    kernels see ``env``, with no kernel running.
 
-    A Lab starts once per module and ``env`` (a start takes seconds); a later test asking for the
-    same ``env`` gets it with every kernel of the earlier tests shut down. Stopped at teardown.
+    A server starts once per module, ``env`` and options (a start takes seconds); a later test asking
+    for the same gets it with every kernel of the earlier tests shut down. Stopped at teardown.
     """
     labs: dict[tuple, Lab] = {}
 
-    def start(env: dict) -> Lab:
-        key = tuple(sorted(env.items()))
+    def start(env: dict, **options) -> Lab:
+        key = (tuple(sorted(env.items())), tuple(sorted(options.items())))
         if key in labs:
             labs[key].shut_down_kernels()
         else:
-            labs[key] = Lab(tmp_path_factory.mktemp("jupyter"), env).start()
+            labs[key] = Lab(tmp_path_factory.mktemp("jupyter"), env, **options).start()
         return labs[key]
 
     yield start

@@ -101,7 +101,7 @@ def test_the_applications_lookup_visits_one_entry_from_10_to_10000_tokens(build,
     for n in (10, 10_000):
         cache = build(n)
         visits.clear()
-        ((entry, times),) = cache._access_tokens_with_times([f"api://r{n - 1}/.default"], query, now=NOW)
+        ((entry, times),) = cache.access_tokens_with_times([f"api://r{n - 1}/.default"], query, now=NOW)
         assert f"api://r{n - 1}/.default" in entry["target"].split() and times.expires_on == NOW + 600
         assert len(visits) == 1
 

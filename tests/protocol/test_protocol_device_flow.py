@@ -61,6 +61,8 @@ def test_a_pending_answer_past_the_codes_lifetime_is_expired():
 
 def test_the_device_code_stays_out_of_the_repr():
     assert "dc-secret" not in repr(new_flow()) and "ABCD-EFGH" in repr(new_flow())
+    view = msal_view(new_flow())  # a plain copy of MSAL's dict too
+    assert "dc-secret" not in repr(dict(view)) and view["device_code"] == "dc-secret"
 
 
 def test_msals_view_has_the_providers_fields_and_msals_own():

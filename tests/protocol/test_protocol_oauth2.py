@@ -22,6 +22,13 @@ def test_a_good_response_is_returned_with_int_lifetimes():
     assert (parsed["expires_in"], parsed["ext_expires_in"], parsed["refresh_in"]) == (3600, 7200, 1800)
 
 
+def test_the_tokens_of_a_response_print_masked_while_in_flight():
+    parsed = oauth2.parse_token_response(answer(200, dict(GOOD, refresh_token="rt-secret", id_token="a.b.c")))
+    assert "secret" not in repr(parsed) and "a.b.c" not in repr(parsed) and "<redacted>" in repr(parsed)
+    assert (parsed["access_token"], parsed["refresh_token"], json.loads(json.dumps(parsed))["id_token"]) == (
+        "at-secret", "rt-secret", "a.b.c")
+
+
 def test_expires_in_as_a_numeric_string_is_accepted():
     assert oauth2.parse_token_response(answer(200, dict(GOOD, expires_in="3599")))["expires_in"] == 3599
 

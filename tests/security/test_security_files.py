@@ -15,7 +15,6 @@ import pytest
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import CacheWarning, ConfigurationError
 from nbauth.cli.settings import load, settings_path
-from nbauth.tokens.single_flight import RefreshLocks
 from support.cache import NOW, oidc_event, on_disk, users
 from support.cli import cache_path, env, nbauth_command  # noqa: F401 - fixtures
 
@@ -132,14 +131,14 @@ def test_a_lock_file_open_to_others_is_narrowed(folder):
 def test_a_refresh_lock_file_of_another_user_is_not_used(folder, caplog):
     cache = cache_at(folder / "token_cache.json")
     cache.add(oidc_event("alice"))
-    locks, account = RefreshLocks(cache), ("client", "127.0.0.1", "alice")
-    with locks.hold(account, timeout=1):
+    account = ("client", "127.0.0.1", "alice")
+    with cache.refresh_lock(account, timeout=1):
         pass
     (lock,) = folder.glob("token_cache.json.refresh-*.lock")
     lock.write_text("99999")
     os.chown(lock, OTHER_UID, -1)
     with caplog.at_level(logging.WARNING, logger="nbauth"):
-        with locks.hold(account, timeout=1):
+        with cache.refresh_lock(account, timeout=1):
             held = True
     assert held
     assert f"the refresh lock file {lock} belongs to another user (uid {OTHER_UID}); refreshing without it" \

@@ -14,8 +14,10 @@ import time
 import pytest
 
 from nbauth.cache import PersistedTokenCache, TokenCache
-from nbauth.tokens.single_flight import RefreshLocks
+from nbauth.provider.authority import discovery, parse_authority
+from nbauth.transport import Transport
 from support.cache import NOW, oidc_event, on_disk, users
+from support.fake_provider import MOUNT, FakeProvider
 from support.processes import expect_line, kill, python_child
 
 pytestmark = pytest.mark.timeout(60)
@@ -135,16 +137,16 @@ def test_a_child_forked_while_a_thread_holds_the_cache_lock(path):
 
 
 def test_a_child_forked_while_a_thread_holds_a_refresh_lock(path, caplog):
-    locks = RefreshLocks(PersistedTokenCache(path, clock=lambda: NOW))
-    with locks.hold(ACCOUNT, timeout=1):
+    cache = PersistedTokenCache(path, clock=lambda: NOW)
+    with cache.refresh_lock(ACCOUNT, timeout=1):
         (lock_path,) = path.parent.glob("token_cache.json.refresh-*.lock")
 
     def refresh_lock():
         started = time.monotonic()
-        with locks.hold(ACCOUNT, timeout=5):
+        with cache.refresh_lock(ACCOUNT, timeout=5):
             return f"held in {time.monotonic() - started:.1f} s"
 
-    with held_by_a_thread(lambda: locks.hold(ACCOUNT, timeout=5)) as release:
+    with held_by_a_thread(lambda: cache.refresh_lock(ACCOUNT, timeout=5)) as release:
         child = ForkedChild(refresh_lock)
         release.set()
     try:
@@ -168,5 +170,28 @@ def test_a_child_forked_while_a_thread_changes_an_in_memory_cache_can_use_it():
         release.set()
     try:
         assert child.run() == "['carol']"
+    finally:
+        child.end()
+
+
+def test_a_child_forked_while_a_thread_discovers_a_provider_can_discover_it(fake_server):
+    provider = FakeProvider(fake_server)
+    authority, asked, answer = parse_authority(oidc_authority=provider.issuer), threading.Event(), threading.Event()
+
+    def slowly(request):
+        asked.set()
+        answer.wait(10)
+        return 200, {}, provider.metadata()
+    fake_server.route("GET", MOUNT + "/.well-known/openid-configuration", slowly)
+    discovering = threading.Thread(target=discovery.get, args=(authority, Transport()))
+    discovering.start()  # holds the authority's discovery lock until the provider answers
+    try:
+        assert asked.wait(10)
+        child = ForkedChild(lambda: discovery.get(authority, Transport()).issuer)
+    finally:
+        answer.set()
+        discovering.join(10)
+    try:
+        assert child.run() == provider.issuer
     finally:
         child.end()

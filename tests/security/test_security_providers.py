@@ -11,7 +11,6 @@ import pytest
 
 from support.fake_provider import FakeProvider
 from nbauth.cache import CredentialType, SerializableTokenCache, TokenCache
-from nbauth.provider.revocation import revoke_refresh_tokens
 from support.fake_http import FakeServer
 
 SCOPES = ["api:read"]
@@ -85,11 +84,11 @@ def test_a_provider_on_another_port_sees_no_account_token_or_refresh_token_of_th
     assert app_b.get_accounts() == []
     assert app_b.acquire_token_silent(SCOPES, account_a) is None
     assert app_b.acquire_token_silent(SCOPES, account_a, force_refresh=True) is None
-    assert revoke_refresh_tokens(app_b, account_a) == 0
+    assert app_b.service.revoke(account_a) == 0
     app_b.remove_account(account_a)  # B's sign-out leaves A's tokens alone
     assert b.server.requests_to("/oidc/token") == [] and b.server.requests_to("/oidc/revoke") == []
     assert app_a.acquire_token_silent(SCOPES, account_a)["access_token"] == signed_in_a["access_token"]
-    assert revoke_refresh_tokens(app_a, account_a) == 1
+    assert app_a.service.revoke(account_a) == 1
     (revoked,) = a.server.requests_to("/oidc/revoke")
     assert revoked.form["token"] == signed_in_a["refresh_token"]
 

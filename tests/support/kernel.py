@@ -26,6 +26,7 @@ def kernel_env(monkeypatch, tmp_path):
     this checkout's nbauth first on its path (a kernel runs elsewhere: it would import the installed one)."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("NBAUTH_UI", "widget")
+    monkeypatch.setenv("NBAUTH_SIGN_IN", "device")  # these cells approve a device code from outside
     monkeypatch.setenv("NBAUTH_CACHE_PATH", str(tmp_path / "cache" / "token_cache.json"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
 

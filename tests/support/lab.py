@@ -30,10 +30,26 @@ def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float)
     return False
 
 
-class Lab:
-    """A JupyterLab server with its own Jupyter folders, serving ``root`` (the notebooks)."""
+REPO = Path(__file__).resolve().parents[2]
+#: Where browser tests save their screenshots, for a person to look at.
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+#: The server config file nbauth ships (it enables nbauth's server extension).
+SHIPPED_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbauth.json"
+_APPS = {  # how each front end is started, and its option for exposing the app object to tests
+    "lab": ("jupyterlab", "--LabApp.expose_app_in_browser=True", "lab"),
+    "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True", "tree"),
+}
 
-    def __init__(self, home: Path, env: dict):
+
+class Lab:
+    """A JupyterLab (or Notebook 7) server with its own Jupyter folders, serving ``root``.
+
+    ``extension`` enables nbauth's server extension with the config file the package ships; the
+    server and its kernels import nbauth from this checkout.
+    """
+
+    def __init__(self, home: Path, env: dict, *, app: str = "lab", extension: bool = False):
+        self.app, self.extension = app, extension
         self.root = home / "nb"
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -49,17 +65,21 @@ class Lab:
         notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notification.parent.mkdir(parents=True)
         notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        env = {**os.environ, **self._env,
+        if self.extension:
+            shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
+        module, expose, self._landing = _APPS[self.app]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               **self._env,
                "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
                "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
                "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
                "IPYTHONDIR": str(self._home / "ipython")}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+            [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"],
+             "--LabApp.extension_manager=readonly", expose],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
@@ -79,7 +99,7 @@ class Lab:
         for raw in self._proc.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
             self.log.append(line)
-            if f"127.0.0.1:{self.port}/lab" in line:
+            if f"127.0.0.1:{self.port}/{self._landing}" in line:
                 self._ready.set()
         self._ready.set()
 
@@ -87,7 +107,9 @@ class Lab:
         return Path(shutil.copy(source, self.root / source.name))
 
     def page_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{notebook}?token={self.token}"
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"  # reset: no earlier tab comes back
 
     def shut_down_kernels(self) -> None:
         """End every session and kernel, as if the server had just started (its files stay)."""
@@ -111,3 +133,8 @@ class Lab:
             proc.wait()
         kill_all(family)
         proc.stderr.close()
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

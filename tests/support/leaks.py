@@ -8,8 +8,9 @@ import traceback
 import requests
 from cryptography.hazmat.primitives import serialization
 
-#: http.client's debug prints, to the end of their line (threads printing at once interleave them).
-WIRE_DUMP = re.compile(r"(?:send|reply|header): .*")
+#: http.client's dump lines, and the request bodies it prints as bytes reprs (``print`` writes
+#: "send:" and the body separately, so with threads the body may land on another line).
+WIRE_DUMP = re.compile(r"(?:send|reply|header): .*|b'[^'\n]*'|b\"[^\"\n]*\"")
 #: The request form fields that carry a secret.
 SENT_SECRETS = ("code", "code_verifier", "refresh_token", "password", "device_code", "client_secret",
                 "client_assertion", "assertion", "token")

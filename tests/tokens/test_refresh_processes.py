@@ -35,7 +35,7 @@ print("done", result["token_source"], hashlib.sha256(result["access_token"].enco
 
 #: Takes the account's refresh lock and keeps it until its stdin closes (a hung process).
 HOLD_REFRESH_LOCK = CHILD_APP + """
-with app._refresh_locks.hold((app.client_id, account["environment"], account["home_account_id"]), 5):
+with app.token_cache.refresh_lock((app.client_id, account["environment"], account["home_account_id"]), 5):
     print("holding", flush=True)
     sys.stdin.readline()
 """
@@ -84,7 +84,7 @@ def test_a_hung_lock_holder_delays_a_refresh_only_until_the_timeout(make_idp, tm
         skewed = lambda: time.time() + 60  # noqa: E731
         app = PublicClientApplication(NATIVE_CLIENT, oidc_authority=provider.issuer, clock=skewed,
                                       token_cache=PersistedTokenCache(path, clock=skewed))
-        app.refresh_lock_timeout = 1.0
+        app.service.refresh_lock_timeout = 1.0
         started = time.monotonic()
         result = app.acquire_token_silent(SCOPES, app.get_accounts()[0])
         waited = time.monotonic() - started

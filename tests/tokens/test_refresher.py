@@ -110,7 +110,7 @@ def test_three_second_tokens_stay_fresh_in_real_time_and_callers_only_meet_the_c
     statuses = queue.Queue()
     caller = Caller(app, account)
     provider.reset_stats()
-    renewal = refresher.keep_fresh(app, account, SCOPES, statuses.put)
+    renewal = refresher.keep_fresh(app.service, account, SCOPES, statuses.put)
     caller.start()
     try:
         outcomes = [statuses.get(timeout=10) for _ in range(3)]  # at once, then two renewals (~4.5 s)
@@ -133,7 +133,7 @@ def test_each_renewal_is_due_in_the_tokens_window_and_callers_only_meet_the_cach
     caller = Caller(app, account)
     caller.start()
     try:
-        fake_refresher.keep_fresh(app, account, SCOPES, statuses)
+        fake_refresher.keep_fresh(app.service, account, SCOPES, statuses)
         outcomes = statuses.take(5)  # at once, then four renewals
     finally:
         caller.stop.set()
@@ -153,7 +153,7 @@ def test_a_failed_renewal_is_retried_after_a_backoff(fake_server, clock):
     refresher = Refresher(clock=clock, wait=clock.wait, draw=lambda: 0.0)  # no jitter: renew at refresh_on
     statuses = Statuses(refresher, 3)
     fake_server.enqueue("POST", provider.mount + "/token", (400, {}, {"error": "temporarily_unavailable"}))
-    refresher.keep_fresh(app, account, SCOPES, statuses)
+    refresher.keep_fresh(app.service, account, SCOPES, statuses)
     fresh, failed, retried = statuses.take(3)
     assert fresh.outcome is Outcome.FRESH
     assert failed.outcome is Outcome.RETRYING and failed.error.error == "temporarily_unavailable"
@@ -167,7 +167,7 @@ def test_a_revoked_refresh_token_ends_the_renewal_with_sign_in_needed(idp, clock
     app, account = signed_in(idp.issuer, clock=clock)
     idp.revoke_user_refresh_tokens("alice")  # before the renewal that finds out
     statuses = queue.Queue()
-    renewal = fake_refresher.keep_fresh(app, account, SCOPES, statuses.put)
+    renewal = fake_refresher.keep_fresh(app.service, account, SCOPES, statuses.put)
     assert statuses.get(timeout=10).outcome is Outcome.FRESH  # not due yet
     ended = statuses.get(timeout=10)
     assert ended.outcome is Outcome.SIGN_IN_NEEDED and ended.next_at is None
@@ -181,19 +181,19 @@ def test_a_signed_out_account_ends_its_renewal(idp, refresher):
     app, account = signed_in(idp.issuer)
     app.remove_account(account)
     statuses = queue.Queue()
-    refresher.keep_fresh(app, account, SCOPES, statuses.put)
+    refresher.keep_fresh(app.service, account, SCOPES, statuses.put)
     ended = statuses.get(timeout=10)
     assert ended.outcome is Outcome.SIGN_IN_NEEDED and ended.error.error == "interaction_required"
 
 
 def test_stop_ends_every_renewal_and_the_thread_and_keep_fresh_starts_it_again(idp, refresher):
     app, account = signed_in(idp.issuer)
-    renewal = refresher.keep_fresh(app, account, SCOPES)
-    thread = refresher._thread
+    renewal = refresher.keep_fresh(app.service, account, SCOPES)
+    thread = refresher.thread
     refresher.stop(10)
     assert not thread.is_alive() and not renewal.active
     statuses = queue.Queue()
-    refresher.keep_fresh(app, account, SCOPES, statuses.put)
+    refresher.keep_fresh(app.service, account, SCOPES, statuses.put)
     assert statuses.get(timeout=10).outcome is Outcome.FRESH
 
 
@@ -210,9 +210,9 @@ def test_a_forked_child_starts_without_its_parents_renewals(idp):
     renewal = app.keep_fresh(account, SCOPES)
     pid = os.fork()
     if pid == 0:  # the child: exit at once, saying whether it kept the parent's refresher
-        os._exit(0 if refresher_module._background is None else 1)
+        os._exit(0 if refresher_module.background_refresher().renewals == [] else 1)
     assert os.waitpid(pid, 0)[1] == 0
-    assert renewal.active and refresher_module.background_refresher()._renewals == [renewal]
+    assert renewal.active and refresher_module.background_refresher().renewals == [renewal]
 
 
 KEEP_FRESH_THEN_EXIT = """

@@ -1,0 +1,80 @@
+"""Redeeming an account's cached refresh token: once for all concurrent callers, under the
+account's refresh lock, newest token first, never sending one the provider refused.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Set
+
+from ..cache.schema import is_refused
+from ..exceptions import OAuthError
+from ..protocol.lifecycle import TokenState
+from ..protocol.oauth2 import refresh_token_grant
+from ..provider.authority import Authority
+from .accounts import provider_query, refused_scopes
+from .cached import newest_first
+from .result import TokenResult
+
+if TYPE_CHECKING:
+    from .service import TokenService
+
+
+class Refresh:
+    """A service's refreshes (see ``TokenService.silent``)."""
+
+    def __init__(self, service: "TokenService") -> None:
+        self.service = service
+
+    def run(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
+            claims_challenge: Optional[str], recheck: Optional[bool]) -> Optional[TokenResult]:
+        """Redeem the account's refresh token once for all concurrent callers, under the
+        account's refresh lock. Unless ``recheck`` is None (forced), a token the cache can serve
+        once the lock is held (``recheck``: serve only one not yet due for renewal) is used instead.
+        """
+        service = self.service
+
+        def refresh() -> Optional[TokenResult]:
+            key = (service.client_id, service.environment(authority), account.get("home_account_id"))
+            with service.cache.refresh_lock(key, service.refresh_lock_timeout):
+                if recheck is not None:  # another thread or process may have refreshed meanwhile
+                    cached = service.account_token(requested, authority, account, ahead=recheck)
+                    if cached is not None and cached[0] is TokenState.FRESH:
+                        return cached[1]
+                return self.with_cached_refresh_token(requested, account, authority, claims_challenge)
+        flight = ("user", account.get("home_account_id"), authority.url, tuple(requested), claims_challenge,
+                  recheck is None)
+        return service.shared(flight, refresh)
+
+    def with_cached_refresh_token(self, scopes: List[str], account: Mapping[str, Any], authority: Authority,
+                                  claims_challenge: Optional[str]) -> Optional[TokenResult]:
+        """Redeem the account's refresh tokens, newest first; None when it has none.
+
+        The cache is read again after each failure: an older refresh token may still work, and
+        another process (not one of ours, which wait for the refresh lock) may have rotated it.
+        A refresh token the provider refused (here or in a process sharing the cache) is marked
+        in the cache and not sent again for these scopes: the answer is ``invalid_grant``.
+        """
+        service, cache = self.service, self.service.cache
+        query = {"environment": service.environment(authority), "client_id": service.client_id,
+                 "home_account_id": account.get("home_account_id"), **provider_query(authority)}
+        tried: Set[str] = set()
+        failure: Optional[OAuthError] = None
+        while True:
+            entries = newest_first(cache.search(cache.CredentialType.REFRESH_TOKEN, query=query))
+            untried = [e for e in entries if e["secret"] not in tried]
+            entry = next((e for e in untried if not is_refused(e, scopes)), None)
+            if entry is None:
+                if untried and failure is None:
+                    failure = OAuthError("invalid_grant", "the provider refused this account's refresh token "
+                                         "before; sign in again")
+                break
+            tried.add(entry["secret"])
+            try:
+                return service.redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
+                                      claims_challenge=claims_challenge, refreshing=entry, account=account)
+            except OAuthError as exc:  # e.g. revoked
+                failure, refused = exc, refused_scopes(exc, scopes)
+                if refused is not None:
+                    cache.refuse_rt(entry, refused)
+        if failure is not None:
+            raise failure
+        return None

@@ -1,0 +1,330 @@
+"""``TokenService``: the token engine under the MSAL classes, the notebook handle, the refresher,
+the integrations and the CLI.
+
+It owns where to talk to (the authority, its discovered metadata), how (the transport, the
+client's authentication), the cache (through ``cache.contract``), the clock and the sharing of
+refreshes (``single_flight``, the cache's per-account refresh locks). Its operations raise typed
+exceptions (``OAuthError`` keeps every field the provider sent) and return ``TokenResult``s; the
+applications turn those into MSAL's dicts at their edge.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
+
+from ..cache.contract import EngineCache, TokenCacheLike, adapt
+from ..cache.schema import PROVIDER_FIELD, environment_and_realm, home_account
+from ..clock import Clock, Wait, system_clock, system_wait
+from ..exceptions import ConfigurationError, IdTokenError, NbauthError, OAuthError, ProtocolError, TransportError
+from ..flows.device import poll_until_done
+from ..protocol import scopes as scope_rules
+from ..protocol.client_auth import ClientAuth
+from ..protocol.device import DeviceFlow, parse_device_authorization
+from ..protocol.idtoken_claims import check_same_account
+from ..protocol.lifecycle import RenewalWindow, TokenState
+from ..protocol.oauth2 import Grant, device_code_grant, merge_claims, parse_json_object
+from ..provider import revocation, token_endpoint
+from ..provider.authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
+from ..transport import HttpResponse, Transport
+from .accounts import accounts_in, provider_query, remove_account_entries
+from .cached import Cached, best_access_token, latest_renewal
+from .filing import file_event, keep_successor, token_event, verified_claims
+from .refresh import Refresh
+from .result import TokenResult
+from .single_flight import SingleFlight
+
+logger = logging.getLogger("nbauth")
+
+T = TypeVar("T")
+#: What may go wrong when asking the provider, yet leaves a still-valid cached token usable.
+REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
+#: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
+_environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
+
+
+class TokenService:
+    """One client's tokens at one authority (see the module's docstring).
+
+    ``cache`` is any MSAL-compatible token cache; ``clock`` the time source for lifetimes and
+    ``wait`` how device-code polling waits (both injectable for tests). No I/O happens here:
+    the provider's configuration is discovered on first use (once per process per authority).
+    """
+
+    #: How long a refresh waits for another thread or process refreshing the same account.
+    refresh_lock_timeout: float = 30.0
+
+    def __init__(self, client_id: str, authority: Authority, *, client_auth: ClientAuth, cache: TokenCacheLike,
+                 transport: Transport, clock: Clock = system_clock, wait: Wait = system_wait,
+                 client_capabilities: Sequence[str] = (), exclude_scopes: Sequence[str] = (),
+                 instance_discovery: Optional[bool] = None) -> None:
+        self.client_id = client_id
+        self.authority = authority
+        self.client_auth = client_auth
+        self.cache: EngineCache = adapt(cache)
+        self.transport = transport
+        self.clock = clock
+        self.wait = wait
+        self.client_capabilities = list(client_capabilities)
+        self.exclude_scopes = list(exclude_scopes)
+        self.instance_discovery = instance_discovery
+        self._flights = SingleFlight()
+        self._refresh = Refresh(self)
+        self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
+
+    def __repr__(self) -> str:
+        return f"TokenService(client_id={self.client_id!r}, authority={self.authority.url!r})"
+
+    # ---- where to talk to ------------------------------------------------------------------------
+    def authority_for(self, authority: Optional[str]) -> Authority:
+        """The authority a call names (an URL of the same kind), else this service's."""
+        if authority is None:
+            return self.authority
+        if self.authority.kind == "oidc":
+            return parse_authority(oidc_authority=authority)
+        return parse_authority(authority)
+
+    def metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
+        """The provider's discovered configuration (once per process per authority)."""
+        return discovery.get(authority or self.authority, self.transport, self.cache.discovery_store)
+
+    @staticmethod
+    def environment(authority: Authority) -> str:
+        """The cache's environment for an authority: its host, as MSAL files it."""
+        return _environment_and_realm(authority.url)[0] or authority.instance
+
+    def environments(self, authority: Authority) -> List[str]:
+        """The authority's environment, then its Entra aliases (unless instance discovery is off)."""
+        home = self.environment(authority)
+        if not authority.is_entra or self.instance_discovery is False:
+            return [home]
+        return [home] + sorted(entra_aliases(home) - {home})
+
+    def place(self, authority: Authority) -> Dict[str, Optional[str]]:
+        """The cache fields the authority's access tokens are filed under (memoised)."""
+        place = self._places.get(authority.url)
+        if place is None:
+            place = self._places.setdefault(authority.url, {
+                "environment": self.environment(authority),
+                "realm": _environment_and_realm(self.metadata(authority).token_endpoint)[1],
+                **provider_query(authority)})
+        return place
+
+    def requested_scopes(self, scopes: Sequence[str]) -> List[str]:
+        """The scopes to ask for: checked, with OpenID's reserved ones added (unless excluded)."""
+        return scope_rules.decorate(scopes, self.exclude_scopes)
+
+    def claims(self, claims_challenge: Optional[str] = None) -> Optional[str]:
+        """The ``claims`` request parameter: the client's capabilities and a challenge's claims."""
+        return merge_claims(self.client_capabilities, claims_challenge)
+
+    def post_authenticated(self, url: str, data: dict, metadata: Optional[ProviderMetadata] = None) -> HttpResponse:
+        """POST ``data`` to one of the provider's endpoints with the client's authentication."""
+        metadata = metadata or self.metadata()
+        return token_endpoint.send_authenticated(self.transport, url, data, self.client_auth,
+                                                 token_endpoint=metadata.token_endpoint, repeatable=True)
+
+    # ---- the one path every grant takes ------------------------------------------------------------
+    def redeem(self, grant: Grant, scopes: Sequence[str], *, nonce: Optional[str] = None,
+               max_age: Optional[int] = None, claims_challenge: Optional[str] = None,
+               authority: Optional[Authority] = None, refreshing: Optional[Mapping[str, Any]] = None,
+               cache_data: Optional[Dict[str, str]] = None, account: Optional[Mapping[str, Any]] = None) -> TokenResult:
+        """Send ``grant``, verify its ID token, file the response in the cache, return the result.
+
+        ``refreshing`` is the cache's refresh-token entry being redeemed for ``account``: its
+        rotated successor is written over it, and no account is created. ``cache_data`` goes
+        into the cache event's ``data``. Raises OAuthError / IdTokenError / ProtocolError /
+        TransportError; nothing is cached from a response that fails, except a rotated refresh
+        token whose ID token could not be checked because the provider's keys could not be had
+        (the token it replaces is spent).
+        """
+        authority = authority or self.authority
+        metadata = self.metadata(authority)
+        # Lifetimes count from the request, not the answer: the token's life began before its
+        # answer arrived, so counting from receipt would serve it past its real expiry.
+        sent_at = self.clock()
+        response = token_endpoint.redeem(self.transport, metadata.token_endpoint, grant, self.client_auth,
+                                         extra={"claims": self.claims(claims_challenge),
+                                                "client_info": "1" if self.authority.is_entra else None})
+        try:
+            claims = verified_claims(response, metadata, self.transport, client_id=self.client_id, nonce=nonce,
+                                     max_age=max_age, now=self.clock())
+        except (TransportError, ProtocolError):  # e.g. the provider went down right after answering
+            keep_successor(self.cache, refreshing, response.get("refresh_token"))
+            raise
+        home_account_id = home_account(response, claims or {})[1]
+        if refreshing is not None and claims is not None:  # OpenID Connect Core 12.2
+            check_same_account(claims, home_account_id=refreshing.get("home_account_id"),
+                               token_home_account_id=home_account_id, issuer=refreshing.get(PROVIDER_FIELD))
+        granted = scope_rules.granted(response.get("scope"), scopes)
+        event = token_event(self.client_id, grant, response, claims, granted, token_endpoint=metadata.token_endpoint,
+                            environment=self.environment(authority), provider=provider_query(authority),
+                            cache_data=cache_data)
+        file_event(self.cache, event, refreshing, sent_at)
+        if account is None and home_account_id is not None:
+            account = self._account(home_account_id)
+        return TokenResult.from_response(response, claims, tuple(granted), account, sent_at)
+
+    def _account(self, home_account_id: str) -> Optional[dict]:
+        return next((a for a in self.accounts() if a.get("home_account_id") == home_account_id), None)
+
+    # ---- accounts --------------------------------------------------------------------------------
+    def accounts(self, username: Optional[str] = None) -> List[dict]:
+        """The accounts signed in before (in the cache), optionally only ``username``'s (copies)."""
+        environments, provider = tuple(self.environments(self.authority)), provider_query(self.authority)
+        accounts = self.cache.derived(("accounts", environments, tuple(provider.items())),
+                                      lambda: accounts_in(self.cache, environments, provider))
+        if username:
+            accounts = [a for a in accounts if (a.get("username") or "").lower() == username.lower()]
+        return list(map(dict, accounts))
+
+    def remove(self, account: Mapping[str, Any]) -> None:
+        """Forget ``account``: its refresh tokens of this client, and its access tokens, ID tokens
+        and account entries of this provider, leave the cache."""
+        remove_account_entries(self.cache, self.client_id, account, provider_query(self.authority))
+
+    def revoke(self, account: Mapping[str, Any]) -> int:
+        """Revoke the account's cached refresh tokens at the provider (RFC 7009), best effort:
+        failures are logged, not raised; returns how many the provider accepted."""
+        query = {"environment": account.get("environment"), "home_account_id": account.get("home_account_id"),
+                 "client_id": self.client_id, **provider_query(self.authority)}
+        secrets = [entry["secret"] for entry in self.cache.search(self.cache.CredentialType.REFRESH_TOKEN, query=query)]
+        if not secrets:
+            return 0
+        try:
+            metadata = self.metadata()
+        except NbauthError as exc:
+            logger.warning("could not revoke the refresh token: %s", exc)
+            return 0
+        return revocation.revoke_refresh_tokens(self.transport, metadata, self.client_auth, secrets)
+
+    # ---- silent acquisition ------------------------------------------------------------------------
+    def silent(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *, authority: Optional[str] = None,
+               force_refresh: bool = False, claims_challenge: Optional[str] = None) -> Optional[TokenResult]:
+        """A token without user interaction: a fresh cached access token for ``scopes``, else one
+        redeemed with the account's refresh token (a token due for refresh but still valid is
+        served if that fails). None when the cache has nothing for the account.
+
+        Concurrent callers for the same account, scopes and authority share one refresh, and
+        processes sharing a ``PersistedTokenCache`` redeem each refresh token once.
+        """
+        if not account:
+            return None
+        requested = self.requested_scopes(scopes)
+        target = self.authority_for(authority)
+        if force_refresh or claims_challenge:
+            return self._refresh.run(requested, target, account, claims_challenge, recheck=None)
+        cached = self.account_token(requested, target, account)
+        if cached is not None and cached[0] is TokenState.FRESH:
+            return cached[1]
+        try:
+            return self._refresh.run(requested, target, account, None, recheck=False) or _token_of(cached)
+        except REFRESH_FAILURES as exc:
+            fallback = self.account_token(requested, target, account)
+            if fallback is None:
+                raise
+            logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
+            return fallback[1]
+
+    def account_token(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
+                      ahead: bool = False) -> Optional[Cached]:
+        """The account's best usable cached access token for ``requested`` scopes."""
+        return self.cached_access_token(scope_rules.reportable(requested), authority, ahead=ahead, account=account,
+                                        home_account_id=account.get("home_account_id"))
+
+    def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
+                            account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:
+        """The best usable cached access token of ``owner``: ``home_account_id`` (None for an
+        app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``."""
+        now = self.clock()
+        tokens = self.cache.access_tokens_with_times(scopes, {"client_id": self.client_id, **self.place(authority),
+                                                              **owner}, now)
+        return best_access_token(tokens, now, ahead=ahead, account=account)
+
+    def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]:
+        """The background refresher's call: refresh the account's token for ``scopes`` if its
+        renewal window opened (shared and locked as silent acquisition is); returns the window of
+        the token now cached, or None when the cache has none (signed out). Failures raise."""
+        requested = self.requested_scopes(scopes)
+        cached = self.account_token(requested, self.authority, account, ahead=True)
+        if cached is None or cached[0] is not TokenState.FRESH:
+            if self._refresh.run(requested, self.authority, account, None, recheck=True) is None:
+                return None
+        now = self.clock()
+        query = {"client_id": self.client_id, **self.place(self.authority),
+                 "home_account_id": account.get("home_account_id")}
+        return latest_renewal(self.cache.access_tokens_with_times(scope_rules.reportable(requested), query, now), now)
+
+    # ---- the application's own tokens, and on-behalf-of ----------------------------------------------
+    def app_token(self, grant: Grant, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+                  owner: Mapping[str, Optional[str]], cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
+        """A fresh cached token of ``owner`` (``home_account_id=None``: the app's own;
+        ``user_assertion_hash``: on-behalf-of) for ``scopes``, else ``grant`` redeemed, once for
+        all concurrent callers; when that fails, a cached token due for refresh but still valid.
+        A ``claims_challenge`` skips the cache."""
+        reportable = scope_rules.reportable(scopes)
+
+        def cached() -> Optional[Cached]:
+            return None if claims_challenge else self.cached_access_token(reportable, self.authority, **owner)
+
+        def fresh_or_redeemed() -> TokenResult:  # a flight that just ended may have cached one
+            again = cached()
+            if again is not None and again[0] is TokenState.FRESH:
+                return again[1]
+            return self.redeem(grant, scopes, claims_challenge=claims_challenge, cache_data=cache_data)
+
+        found = cached()
+        if found is not None and found[0] is TokenState.FRESH:
+            return found[1]
+        try:
+            return self.shared(("app", *sorted(owner.items()), tuple(reportable), claims_challenge), fresh_or_redeemed)
+        except REFRESH_FAILURES as exc:
+            if found is None:
+                raise
+            logger.info("asking for a new token failed (%s); serving the cached one, still valid", type(exc).__name__)
+            return found[1]
+
+    def remove_app_tokens(self) -> None:
+        """Forget every access token cached for the application itself."""
+        for environment in self.environments(self.authority):
+            query = {"client_id": self.client_id, "environment": environment, "home_account_id": None}
+            for entry in list(self.cache.search(self.cache.CredentialType.ACCESS_TOKEN, query=query)):
+                self.cache.remove_at(entry)
+
+    # ---- device code (RFC 8628) ----------------------------------------------------------------
+    def start_device_flow(self, scopes: Sequence[str], claims_challenge: Optional[str] = None) -> DeviceFlow:
+        """Ask the provider for a device code (section 3.1); raises what goes wrong."""
+        requested = self.requested_scopes(scopes)
+        metadata = self.metadata()
+        if not metadata.device_authorization_endpoint:
+            raise ConfigurationError(f"the provider at {self.authority.url} offers no device code sign-in "
+                                     "(no device_authorization_endpoint)")
+        data = {"scope": " ".join(requested)}
+        claims = self.claims(claims_challenge)
+        if claims:
+            data["claims"] = claims
+        response = self.post_authenticated(metadata.device_authorization_endpoint, data, metadata)
+        return parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
+                                          self.clock(), requested)
+
+    def redeem_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
+                           stop: Optional[Callable[[], bool]] = None,
+                           on_poll: Optional[Callable[[DeviceFlow], None]] = None,
+                           clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> TokenResult:
+        """Poll until the person signs in (the result), or raise ``OAuthError`` when the flow
+        ends otherwise (denied, expired, or cancelled: ``cancelled`` set, or ``stop()`` true).
+        Time and waits are the service's unless given."""
+        grant = device_code_grant(flow.device_code)
+        return poll_until_done(flow, lambda: self.redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
+                               clock=clock or self.clock, wait=wait or self.wait, cancelled=cancelled, stop=stop,
+                               on_poll=on_poll)
+
+    def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        """``fetch()`` once for every concurrent caller with ``key`` (``single_flight``)."""
+        return self._flights.run(key, fetch)
+
+
+def _token_of(cached: Optional[Cached]) -> Optional[TokenResult]:
+    return cached[1] if cached is not None else None
+
