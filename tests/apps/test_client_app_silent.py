@@ -7,14 +7,8 @@ from support.fake_provider import CLIENT_ID, FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.exceptions import ConfigurationError
-from support.clock import FakeClock
 
 SCOPES = ["api:read"]
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import ARTIFACTS
-from browser.hub import SPAWN_SECONDS, Hub
-from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
+from support.hub import SPAWN_SECONDS, Hub
+from support.lab import ARTIFACTS
+from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS
 
 pytestmark = pytest.mark.browser

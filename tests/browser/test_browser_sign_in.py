@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.conftest import ARTIFACTS
-from browser.lab import Lab
-from browser.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
+from support.lab import ARTIFACTS, Lab
+from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS, IdPStartError, LocalIdP
 
 pytestmark = pytest.mark.browser

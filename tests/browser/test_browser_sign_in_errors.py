@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from browser.lab import Lab
-from browser.notebook_page import WAIT_MS, NotebookPage, write_notebook
+from support.lab import Lab
+from support.notebook_page import WAIT_MS, NotebookPage, write_notebook
 
 pytestmark = pytest.mark.browser
 CHOOSE_AGAIN = "The sign-in window was closed before sign-in finished; choose how to sign in."

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from browser.lab import Lab
+from support.lab import Lab
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -13,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import psutil
 import requests
+
+from support.processes import descendants, free_port, kill_all
 
 LAB_START_SECONDS = 90
 
@@ -30,13 +30,9 @@ def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float)
     return False
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 REPO = Path(__file__).resolve().parents[2]
+#: Where browser tests save their screenshots, for a person to look at.
+ARTIFACTS = REPO / "test-artifacts" / "browser"
 #: The server config file nbauth ships (it enables nbauth's server extension).
 SHIPPED_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbauth.json"
 #: JupyterLab options for tests: no news, no update check, no extension manager.
@@ -105,6 +101,14 @@ class Lab:
             return f"{self.url}/notebooks/{notebook}?token={self.token}"
         return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"  # reset: no earlier tab comes back
 
+    def shut_down_kernels(self) -> None:
+        """End every session and kernel, as if the server had just started (its files stay)."""
+        api = f"{self.url}/api"
+        for session in requests.get(f"{api}/sessions", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/sessions/{session['id']}", headers=self.headers, timeout=30).raise_for_status()
+        for kernel in requests.get(f"{api}/kernels", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/kernels/{kernel['id']}", headers=self.headers, timeout=30).raise_for_status()
+
     def stop(self) -> None:
         """Shut the server and its kernels down (kernels run in sessions of their own)."""
         proc, self._proc = self._proc, None
@@ -117,7 +121,7 @@ class Lab:
         except (requests.RequestException, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait()
-        kill(family)
+        kill_all(family)
         proc.stderr.close()
 
 
@@ -146,21 +150,3 @@ def quiet_lab_settings(folder: Path) -> Path:
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def descendants(pid: int) -> list:
-    """Every process below ``pid`` (kernels and servers start sessions of their own)."""
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def kill(processes: list) -> None:
-    """SIGKILL those of ``processes`` (psutil.Process) still running, and reap them."""
-    for process in processes:
-        try:
-            process.kill()  # psutil refuses if the pid now belongs to another process
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(processes, timeout=10)

@@ -11,8 +11,8 @@ import threading
 import time
 from pathlib import Path
 
-from browser.lab import (QUIET_LAB_ARGS, REPO, descendants, follow_log, free_port, kill, quiet_lab_settings,
-                         serving)
+from support.lab import QUIET_LAB_ARGS, REPO, follow_log, quiet_lab_settings, serving
+from support.processes import descendants, free_port, kill_all
 
 PROXY = REPO / "tests" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 HUB_START_SECONDS = 60
@@ -92,5 +92,5 @@ class Hub:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        kill(family)
+        kill_all(family)
         proc.stderr.close()
