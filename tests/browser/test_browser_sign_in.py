@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from support.lab import ARTIFACTS
-from support.lab import Lab
-from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, write_notebook
+from support.lab import ARTIFACTS, Lab
+from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
 from idp.server import EMAILS, IdPStartError, LocalIdP
 
 pytestmark = pytest.mark.browser
@@ -51,10 +50,6 @@ def sign_in_notebook(server, tmp_path, issuer: str, name: str) -> str:
         f"cache=PersistedTokenCache({str(cache)!r}))",
         "print('token', len(s.token(timeout=30)) > 20, s.account['username'])",
     ])
-
-
-def signed_in_line(issuer: str, user: str = "alice") -> str:
-    return f"\u2714 Signed in as {EMAILS[user]} at {issuer}. Tokens refresh automatically."
 
 
 @pytest.mark.parametrize("coop", [False, True], ids=["plain", "coop"])

@@ -35,6 +35,9 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 #: The server config file nbauth ships (it enables nbauth's server extension).
 SHIPPED_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbauth.json"
+#: JupyterLab options for tests: no news, no update check, no extension manager.
+QUIET_LAB_ARGS = ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                  "--LabApp.extension_manager=readonly")
 _APPS = {  # how each front end is started, and its option for exposing the app object to tests
     "lab": ("jupyterlab", "--LabApp.expose_app_in_browser=True", "lab"),
     "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True", "tree"),
@@ -61,13 +64,10 @@ class Lab:
 
     def start(self) -> "Lab":
         self.root.mkdir(parents=True)
-        settings = self._home / "lab-settings"
-        notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-        notification.parent.mkdir(parents=True)
-        notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        settings = quiet_lab_settings(self._home / "lab-settings")
         if self.extension:
             shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
-        module, expose, self._landing = _APPS[self.app]
+        module, expose, landing = _APPS[self.app]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                **self._env,
                "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
@@ -77,12 +77,10 @@ class Lab:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", expose],
+             f"--ServerApp.root_dir={self.root}", *QUIET_LAB_ARGS, expose],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
-        threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
+        follow_log(self._proc, self.log, f"127.0.0.1:{self.port}/{landing}", self._ready)
         if not (self._ready.wait(LAB_START_SECONDS) and self._serving(deadline=time.monotonic() + 30)):
             self.stop()
             raise RuntimeError("JupyterLab did not start:\n" + "\n".join(self.log[-40:]))
@@ -94,14 +92,6 @@ class Lab:
     @property
     def headers(self) -> dict:
         return {"Authorization": f"token {self.token}"}
-
-    def _read_log(self) -> None:
-        for raw in self._proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip()
-            self.log.append(line)
-            if f"127.0.0.1:{self.port}/{self._landing}" in line:
-                self._ready.set()
-        self._ready.set()
 
     def add_notebook(self, source: Path) -> Path:
         return Path(shutil.copy(source, self.root / source.name))
@@ -133,6 +123,28 @@ class Lab:
             proc.wait()
         kill_all(family)
         proc.stderr.close()
+
+
+def follow_log(proc: subprocess.Popen, log: list, marker: str, ready: threading.Event) -> None:
+    """Collect ``proc``'s stderr lines into ``log`` (in a thread); set ``ready`` at the first line
+    with ``marker`` in it, or when the stream ends."""
+    def read() -> None:
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip()
+            log.append(line)
+            if marker in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, name="server-log", daemon=True).start()
+
+
+def quiet_lab_settings(folder: Path) -> Path:
+    """A JupyterLab settings folder that asks nothing (no news notification); ``folder``."""
+    notification = folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    return folder
 
 
 def _mkdir(path: Path) -> Path:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from idp.server import USERS
+from idp.server import EMAILS, USERS
 
 WAIT_MS = 60_000
 KERNEL_READY = """() => {
@@ -50,3 +50,8 @@ def sign_in_in_popup(popup, user: str = "alice") -> None:
     popup.locator("button[type=submit]").click()
     popup.locator("input[name=prompt][value=consent]").wait_for(state="attached", timeout=WAIT_MS)
     popup.locator("button[type=submit]").click()
+
+
+def signed_in_line(issuer: str, user: str = "alice") -> str:
+    """The widget's status once ``user`` is signed in at ``issuer``."""
+    return f"\u2714 Signed in as {EMAILS[user]} at {issuer}. Tokens refresh automatically."
