@@ -71,3 +71,19 @@ def challenge(error, **params):
     """A 401 answer carrying a Bearer challenge."""
     values = ", ".join(f'{name}="{value}"' for name, value in dict(error=error, **params).items())
     return 401, {"WWW-Authenticate": f'Bearer realm="api", {values}'}, json.dumps({"error": error})
+
+
+
+def gated_refreshes(provider, gate):
+    """Make ``provider`` (a FakeProvider) hold each refresh-token grant until ``gate`` (an Event)
+    is set; other grants are answered at once. Returns the list the refresh requests join as
+    they arrive."""
+    refreshes = []
+
+    def token(request):
+        if request.form.get("grant_type") == "refresh_token":
+            refreshes.append(request)
+            assert gate.wait(30), "the test never released the refresh"
+        return provider._token(request)
+    provider.server.route("POST", provider.mount + "/token", token)
+    return refreshes
