@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 IDP := tests/idp
+AZURITE := tests/azurite
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: demo test install install-test chromium bench lab
@@ -21,11 +22,14 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 $(IDP)/node_modules/.package-lock.json: $(IDP)/package-lock.json
 	npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error
 
+$(AZURITE)/node_modules/.package-lock.json: $(AZURITE)/package-lock.json
+	npm ci --prefix $(AZURITE) --no-audit --no-fund --loglevel=error
+
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json chromium
+install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json $(AZURITE)/node_modules/.package-lock.json chromium
 
 ## The main job: install nbauth and sign in against the local OpenID provider.
 ## DEMO_ARGS=--self-approve approves the code without a person; DEMO_ARGS=--lab opens JupyterLab.
