@@ -9,7 +9,7 @@ import pytest
 from nbauth.exceptions import OAuthError
 from nbauth.integrations.httpx_auth import HttpxBearerAuth
 from nbauth.integrations.source import token_source
-from support.integrations import SCOPES, bearer_of, challenge, checking_api, signed_in_handle, verified_claims
+from support.integrations import SCOPES, api_on, challenge, signed_in_handle, tokens_seen, verified_claims
 
 CLAIMS = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
 pytestmark = pytest.mark.timeout(60)
@@ -23,15 +23,7 @@ def handle(idp):
 @pytest.fixture
 def api(fake_server, idp):
     """Routes GET and POST /data to an API that takes only the local provider's tokens."""
-    def serve(*answers):
-        for method in ("GET", "POST"):
-            fake_server.route(method, "/data", checking_api(idp, answers))
-        return fake_server.url + "/data"
-    return serve
-
-
-def tokens_seen(server):
-    return [bearer_of(r) for r in server.requests_to("/data")]
+    return api_on(fake_server, idp)
 
 
 def in_async_client(auth, send):

@@ -67,6 +67,20 @@ def checking_api(provider, answers=None):
     return handle
 
 
+def api_on(server, provider):
+    """``serve(*answers)``: routes GET and POST /data on ``server`` to ``checking_api(provider,
+    answers)`` and gives the URL; ``tokens_seen(server)`` lists the bearer tokens it was sent."""
+    def serve(*answers):
+        for method in ("GET", "POST"):
+            server.route(method, "/data", checking_api(provider, answers))
+        return server.url + "/data"
+    return serve
+
+
+def tokens_seen(server):
+    return [bearer_of(r) for r in server.requests_to("/data")]
+
+
 def challenge(error, **params):
     """A 401 answer carrying a Bearer challenge."""
     values = ", ".join(f'{name}="{value}"' for name, value in dict(error=error, **params).items())
