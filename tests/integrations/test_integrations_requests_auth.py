@@ -12,7 +12,7 @@ from nbauth.exceptions import ConfigurationError, OAuthError
 from nbauth.integrations.requests_auth import BearerAuth, authorized_session
 from nbauth.integrations.source import token_source
 from support.fake_http import FakeServer
-from support.integrations import (SCOPES, api_on, bearer_of, challenge, signed_in_app, signed_in_handle,
+from support.integrations import (SCOPES, api_on, challenge, signed_in_app, signed_in_handle,
                                   tokens_seen, verified_claims)
 
 CLAIMS = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
