@@ -8,14 +8,8 @@ from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.exceptions import ConfigurationError
 from nbauth.tokens.refresh import RETRY_AFTER
-from support.clock import FakeClock
 
 SCOPES = ["api:read"]
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

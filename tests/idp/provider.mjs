@@ -12,6 +12,8 @@
 //   OP_DC_ENFORCE_INTERVAL  1 = answer slow_down to polls that come sooner than the interval
 //   OP_CLIENT_JWKS          public JWKS (JSON) of the private_key_jwt client nbauth-pkjwt
 //   OP_EXIT_ON_STDIN_EOF    1 = exit when stdin closes (the parent died), as LocalIdP sets it
+//   OP_COOP                 1 = every page sends Cross-Origin-Opener-Policy: same-origin (as many
+//                           identity providers' do), which cuts a sign-in popup off from its opener
 //
 // Users, clients and scopes: op/directory.mjs. Test-only routes: op/test_routes.mjs.
 // It binds 127.0.0.1 only and keeps all state in memory.
@@ -45,6 +47,7 @@ const CONFIG = {
   enforceDeviceInterval: env('OP_DC_ENFORCE_INTERVAL', '0') === '1',
   clientJwks: process.env.OP_CLIENT_JWKS ? JSON.parse(process.env.OP_CLIENT_JWKS) : undefined,
   exitOnStdinEof: env('OP_EXIT_ON_STDIN_EOF', '0') === '1',
+  coop: env('OP_COOP', '0') === '1',
 };
 if (!['jwt', 'opaque'].includes(CONFIG.accessTokenFormat)) {
   throw new Error(`OP_AT_FORMAT must be jwt or opaque, not ${CONFIG.accessTokenFormat}`);
@@ -173,6 +176,7 @@ server.on('request', (req, res) => {
     res.end();
     return;
   }
+  if (CONFIG.coop) res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   req.originalUrl = req.url; // oidc-provider derives its mount path from originalUrl
   req.url = req.url.slice(mount.length) || '/';
   handle(req, res);

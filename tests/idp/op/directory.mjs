@@ -50,7 +50,10 @@ export function clients(clientJwks) {
       client_id: 'nbauth-native',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+      // Loopback redirects (any port): nbauth's own loopback server, and the Jupyter callback page of
+      // nbauth's server extension (a Lab at /, and a JupyterHub's one URI for every user).
+      redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://127.0.0.1/nbauth/callback',
+        'http://127.0.0.1/hub/user-redirect/nbauth/callback'],
       response_types: ['code'],
       grant_types: ['authorization_code', 'refresh_token', GRANT.deviceCode, GRANT.password],
     },

@@ -5,7 +5,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -13,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import psutil
 import requests
+
+from support.processes import descendants, free_port, kill_all
 
 LAB_START_SECONDS = 90
 
@@ -30,16 +30,26 @@ def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float)
     return False
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+REPO = Path(__file__).resolve().parents[2]
+#: Where browser tests save their screenshots, for a person to look at.
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+#: The server config file nbauth ships (it enables nbauth's server extension).
+SHIPPED_CONFIG = REPO / "jupyter-config" / "jupyter_server_config.d" / "nbauth.json"
+_APPS = {  # how each front end is started, and its option for exposing the app object to tests
+    "lab": ("jupyterlab", "--LabApp.expose_app_in_browser=True", "lab"),
+    "notebook": ("notebook", "--JupyterNotebookApp.expose_app_in_browser=True", "tree"),
+}
 
 
 class Lab:
-    """A JupyterLab server with its own Jupyter folders, serving ``root`` (the notebooks)."""
+    """A JupyterLab (or Notebook 7) server with its own Jupyter folders, serving ``root``.
 
-    def __init__(self, home: Path, env: dict):
+    ``extension`` enables nbauth's server extension with the config file the package ships; the
+    server and its kernels import nbauth from this checkout.
+    """
+
+    def __init__(self, home: Path, env: dict, *, app: str = "lab", extension: bool = False):
+        self.app, self.extension = app, extension
         self.root = home / "nb"
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -55,17 +65,21 @@ class Lab:
         notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
         notification.parent.mkdir(parents=True)
         notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-        env = {**os.environ, **self._env,
+        if self.extension:
+            shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
+        module, expose, self._landing = _APPS[self.app]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               **self._env,
                "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
                "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
                "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
                "IPYTHONDIR": str(self._home / "ipython")}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+            [sys.executable, "-m", module, "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.root}", "--LabApp.news_url=None",
              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-             "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"],
+             "--LabApp.extension_manager=readonly", expose],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             start_new_session=True)
         threading.Thread(target=self._read_log, name="lab-log", daemon=True).start()
@@ -85,7 +99,7 @@ class Lab:
         for raw in self._proc.stderr:
             line = raw.decode("utf-8", "replace").rstrip()
             self.log.append(line)
-            if f"127.0.0.1:{self.port}/lab" in line:
+            if f"127.0.0.1:{self.port}/{self._landing}" in line:
                 self._ready.set()
         self._ready.set()
 
@@ -93,7 +107,17 @@ class Lab:
         return Path(shutil.copy(source, self.root / source.name))
 
     def page_url(self, notebook: str) -> str:
-        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{notebook}?token={self.token}"
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}&reset"  # reset: no earlier tab comes back
+
+    def shut_down_kernels(self) -> None:
+        """End every session and kernel, as if the server had just started (its files stay)."""
+        api = f"{self.url}/api"
+        for session in requests.get(f"{api}/sessions", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/sessions/{session['id']}", headers=self.headers, timeout=30).raise_for_status()
+        for kernel in requests.get(f"{api}/kernels", headers=self.headers, timeout=10).json():
+            requests.delete(f"{api}/kernels/{kernel['id']}", headers=self.headers, timeout=30).raise_for_status()
 
     def stop(self) -> None:
         """Shut the server and its kernels down (kernels run in sessions of their own)."""
@@ -107,23 +131,10 @@ class Lab:
         except (requests.RequestException, subprocess.TimeoutExpired):
             proc.kill()
             proc.wait()
-        kill(family)
+        kill_all(family)
         proc.stderr.close()
 
 
-def descendants(pid: int) -> list:
-    """Every process below ``pid`` (kernels and servers start sessions of their own)."""
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def kill(processes: list) -> None:
-    """SIGKILL those of ``processes`` (psutil.Process) still running, and reap them."""
-    for process in processes:
-        try:
-            process.kill()  # psutil refuses if the pid now belongs to another process
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(processes, timeout=10)
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
