@@ -98,6 +98,6 @@ def gated_refreshes(provider, gate):
         if request.form.get("grant_type") == "refresh_token":
             refreshes.append(request)
             assert gate.wait(30), "the test never released the refresh"
-        return provider._token(request)
+        return provider.token_endpoint(request)
     provider.server.route("POST", provider.mount + "/token", token)
     return refreshes
