@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 IDP := tests/idp
 HUB := tests/hub
+AZURITE := tests/azurite
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # The server extension's config: a wheel install puts it there (pyproject data-files); an editable
 # install (pip install -e) skips data-files, so the Makefile copies it.
@@ -31,11 +32,16 @@ $(IDP)/node_modules/.package-lock.json: $(IDP)/package-lock.json
 $(HUB)/node_modules/.package-lock.json: $(HUB)/package-lock.json
 	npm ci --prefix $(HUB) --no-audit --no-fund --loglevel=error
 
+# Azurite (Azure Storage) for the async credential's tests.
+$(AZURITE)/node_modules/.package-lock.json: $(AZURITE)/package-lock.json
+	npm ci --prefix $(AZURITE) --no-audit --no-fund --loglevel=error
+
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json $(HUB)/node_modules/.package-lock.json chromium
+install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json $(HUB)/node_modules/.package-lock.json \
+	$(AZURITE)/node_modules/.package-lock.json chromium
 
 ## The main job: install nbauth and sign in against the local OpenID provider.
 ## DEMO_ARGS=--self-approve approves the code without a person; DEMO_ARGS=--lab opens JupyterLab.

@@ -15,6 +15,7 @@ from nbauth.provider.authority import discovery
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import DiscoveryError, ProtocolError, TransportError
 from support.fake_http import DROP
+from nbauth.tokens.refresh import RETRY_AFTER
 from support.fake_provider import CLIENT_ID
 from support.faults import (FAULTS, OUTCOME, SCOPES, TIMEOUT, TOKEN_LIFETIME, Device, Faults, assert_kept, make_app,
                             refresh_tokens_on_disk, sign_in, truncated)
@@ -66,11 +67,15 @@ def test_a_token_due_for_refresh_is_served_through_any_fault(app, faults, provid
     first, account = sign_in(app)
     clock.advance(TOKEN_LIFETIME // 2 + 1)
     faults.start(fault)
-    served = app.acquire_token_silent(SCOPES, account)
+    served = app.acquire_token_silent(SCOPES, account)  # at once, while a refresh fails behind it
     assert (served["token_source"], served["access_token"]) == ("cache", first["access_token"])
+    app.service.wait_for_background(2 * TIMEOUT)
     assert_kept(app, path, first["refresh_token"])
     faults.clear()
-    assert app.acquire_token_silent(SCOPES, account)["token_source"] == "identity_provider"
+    clock.advance(RETRY_AFTER)  # a failed background refresh is tried again after a pause
+    assert app.acquire_token_silent(SCOPES, account)["access_token"] == first["access_token"]
+    app.service.wait_for_background(2 * TIMEOUT)
+    assert app.acquire_token_silent(SCOPES, account)["access_token"] != first["access_token"]
 
 
 def app_token(request) -> tuple:

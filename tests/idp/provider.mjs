@@ -25,7 +25,7 @@ import Provider, { errors } from 'oidc-provider';
 
 import { DevicePolling } from './op/device_polling.mjs';
 import {
-  API, API_SCOPES, ID_TOKEN_CLAIMS, OIDC_SCOPES, clients, findAccount,
+  ID_TOKEN_CLAIMS, OIDC_SCOPES, RESOURCE_SCOPES, STORAGE, STORAGE_ISSUER, clients, findAccount, resourceOf,
 } from './op/directory.mjs';
 import { registerCustomGrants } from './op/grants.mjs';
 import { installRequestHooks } from './op/request_hooks.mjs';
@@ -56,17 +56,18 @@ if (!['jwt', 'opaque'].includes(CONFIG.accessTokenFormat)) {
 // ---- the test API as a resource server ----------------------------------------------------------
 const resources = {
   resourceServerInfo(ctx, resource) {
-    if (resource !== API) throw new errors.InvalidTarget();
+    if (!Object.hasOwn(RESOURCE_SCOPES, resource)) throw new errors.InvalidTarget();
     return {
-      scope: API_SCOPES.join(' '),
-      audience: API,
+      scope: RESOURCE_SCOPES[resource].join(' '),
+      audience: resource,
       accessTokenFormat: CONFIG.accessTokenFormat,
       accessTokenTTL: CONFIG.accessTokenTTL,
     };
   },
-  // Without a resource parameter, JWT mode aims every access token at the test API; opaque mode
-  // issues tokens for the userinfo endpoint (/me) instead.
-  defaultResource: (ctx, client, oneOf) => oneOf ?? (CONFIG.accessTokenFormat === 'jwt' ? API : undefined),
+  // Without a resource parameter, JWT mode aims every access token at the test API (at storage when
+  // a storage scope is asked for); opaque mode issues tokens for the userinfo endpoint (/me) instead.
+  defaultResource: (ctx, client, oneOf) => oneOf ?? (CONFIG.accessTokenFormat === 'jwt'
+    ? resourceOf(String(ctx?.oidc?.params?.scope ?? '').split(' ')) : undefined),
 };
 
 // ---- the provider ---------------------------------------------------------------------------
@@ -102,6 +103,14 @@ function configuration() {
         defaultResource: resources.defaultResource,
         useGrantedResource: () => true,
         getResourceServerInfo: resources.resourceServerInfo,
+      },
+    },
+    // Storage tokens look like Entra's for Azurite: its issuer form, and an nbf (Azurite requires one).
+    formats: {
+      customizers: {
+        jwt(ctx, token, jwt) {
+          if (token.resourceServer?.audience === STORAGE) Object.assign(jwt.payload, { iss: STORAGE_ISSUER, nbf: jwt.payload.iat });
+        },
       },
     },
     // Public clients must use PKCE; confidential clients may (MSAL's web-app flow always does).
