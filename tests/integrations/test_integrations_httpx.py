@@ -108,3 +108,10 @@ def test_without_a_token_the_sources_error_is_raised(handle, api, fake_server, g
     with pytest.raises(OAuthError, match="interaction_required"):
         get(HttpxBearerAuth(handle), api())
     assert fake_server.requests_to("/data") == []
+
+
+def test_the_requests_auth_given_to_httpx_says_which_class_to_use(handle, api, fake_server):
+    from nbauth import BearerAuth
+
+    with pytest.raises(TypeError, match="use nbauth.HttpxBearerAuth with httpx"):
+        httpx.get(fake_server.url + "/data", auth=BearerAuth(handle))
