@@ -96,6 +96,16 @@ class SignIn:
         """The signed-in account (MSAL's account dict), or None."""
         return self._account
 
+    @property
+    def presenter(self) -> Optional[Presenter]:
+        """What shows this sign-in to the person (widget, terminal or headless), once one was needed."""
+        return self._presenter
+
+    @property
+    def renewal(self) -> Optional[Renewal]:
+        """The background renewal keeping the signed-in account's token fresh, or None."""
+        return self._renewal
+
     def wait(self, timeout: Optional[float] = None) -> Status:
         """Wait until the pending sign-in ends (or ``timeout`` seconds); Ctrl-C cancels it."""
         try:

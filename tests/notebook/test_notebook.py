@@ -157,7 +157,7 @@ def test_retry_button_shows_a_failure_instead_of_raising(make_idp, cache):
     me = login(provider, cache)
     me.cancel()
     provider.stop()  # the provider is gone: the new code cannot be had
-    me._presenter.on_retry()
+    me.presenter.on_retry()
     assert me.status is Status.ERROR and me.state.detail.endswith("/device/auth: connection failed")
     with pytest.raises(nbauth.TransportError):
         me.token(timeout=0)

@@ -127,10 +127,10 @@ def test_signing_out_ends_the_renewal(idp):
     app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=cache)
     app.acquire_token_by_username_password("bob", "bob-pw", SCOPES)
     me = login(idp, cache, "none")
-    renewal = me._renewal
+    renewal = me.renewal
     assert renewal.active and renewal.account == me.account
     me.sign_out()
-    assert not renewal.active and me._renewal is None
+    assert not renewal.active and me.renewal is None
 
 
 def test_a_short_lived_process_can_sign_in_without_background_renewal(idp):
@@ -141,4 +141,4 @@ def test_a_short_lived_process_can_sign_in_without_background_renewal(idp):
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, cache=cache, ui="none",
                       keep_fresh=False)
     assert me.status is Status.SIGNED_IN and me.token(0)
-    assert me._renewal is None
+    assert me.renewal is None

@@ -297,18 +297,18 @@ def test_the_notebook_handle_leaks_nothing(idp, audit, tmp_path, ui):
 
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
                       http_client=audit.wire, cache=nbauth.PersistedTokenCache(tmp_path / "token_cache.json"))
-    audit.show(f"{ui}: waiting", me, me.state, me._presenter, *(widget_views(me._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: waiting", me, me.state, me.presenter, *(widget_views(me.presenter) if ui == "widget" else []))
     idp.approve_device(me.state.user_code, "alice")
     assert me.token(timeout=30)
-    audit.show(f"{ui}: signed in", me, me.state, me.account, *(widget_views(me._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: signed in", me, me.state, me.account, *(widget_views(me.presenter) if ui == "widget" else []))
     me.sign_out()  # revokes the refresh token: it goes on the wire once more
-    audit.show(f"{ui}: signed out", me, *(widget_views(me._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: signed out", me, *(widget_views(me.presenter) if ui == "widget" else []))
     denied = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
                           http_client=audit.wire, cache=nbauth.SerializableTokenCache())
     idp.deny_device(denied.state.user_code)
     assert denied.wait(30).value == "denied"
     audit.failing(f"{ui}: denied", lambda: denied.token(timeout=0))
-    audit.show(f"{ui}: denied", denied, *(widget_views(denied._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: denied", denied, *(widget_views(denied.presenter) if ui == "widget" else []))
     audit.check({"device_code", "access_token", "refresh_token", "id_token", "token"})
 
 
