@@ -1,7 +1,8 @@
 """nbauth: OAuth 2.0 / OpenID Connect tokens for notebooks and scripts, with MSAL Python's API.
 
 ``import nbauth`` is light: the applications, the cache and the notebook sign-in are imported
-on first use (PEP 562), and nothing here imports requests, PyJWT, cryptography or ipywidgets.
+on first use (PEP 562), and nothing here imports requests, PyJWT, cryptography, ipywidgets,
+asyncio, httpx or azure-core.
 """
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ _LAZY = {
     "BearerAuth": "nbauth.integrations.requests_auth",
     "authorized_session": "nbauth.integrations.requests_auth",
     "NbauthCredential": "nbauth.integrations.azure",
+    "AsyncNbauthCredential": "nbauth.integrations.aio",
+    "HttpxBearerAuth": "nbauth.integrations.httpx_auth",
 }
 
 __all__ = sorted([

@@ -21,6 +21,7 @@ from ..protocol.authcode import AuthorizationRequest, code_from_redirect, new_au
 from ..protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant
 from ..protocol.pkce import new_pkce
 from ..redact import RedactedDict
+from ..tokens.result import TokenResult
 from .base import ClientApplication, errors_as_results
 from .keywords import check_keywords
 
@@ -132,6 +133,13 @@ class AuthCodeFlows(ClientApplication):
         body fields to the code's redemption, as in MSAL.
         """
         check_keywords("acquire_token_by_auth_code_flow", kwargs)
+        return self.redeem_auth_code_flow(auth_code_flow, auth_response, scopes, data=data)
+
+    def redeem_auth_code_flow(self, auth_code_flow: Mapping[str, Any], auth_response: Mapping[str, str],
+                              scopes: Optional[List[str]] = None, *,
+                              data: Optional[Mapping[str, str]] = None) -> TokenResult:
+        """:meth:`acquire_token_by_auth_code_flow` for nbauth's own callers (the notebook's browser
+        sign-in): the engine's ``TokenResult``, and the provider's refusal as ``OAuthError``."""
         request = _request_of(auth_code_flow)
         if not isinstance(auth_response, Mapping):
             raise ConfigurationError("auth_response must be a dict of the redirect's query (or form) parameters")

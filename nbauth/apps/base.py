@@ -8,7 +8,7 @@ at the public methods, in one place.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, TypeVar
 from urllib.parse import quote
 
 from ..cache.contract import adapt

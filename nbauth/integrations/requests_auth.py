@@ -45,6 +45,9 @@ class BearerAuth(requests.auth.AuthBase):
         self.scopes = list(scopes or [])
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if not isinstance(request, requests.PreparedRequest):  # e.g. httpx, which calls any callable auth
+            raise TypeError(f"BearerAuth is for requests, not {type(request).__module__.split('.')[0]}: "
+                            "use nbauth.HttpxBearerAuth with httpx")
         request.headers["Authorization"] = _bearer(self.source(self.scopes))
         setattr(request, _SIGNED, True)
         request.register_hook("response", self._retry_once)

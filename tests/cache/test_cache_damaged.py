@@ -150,7 +150,7 @@ def test_applications_sign_in_over_a_damaged_cache(idp, path, damage):
 
 
 def test_import_and_first_use_with_a_damaged_default_cache(path):
-    from support.cache import python_child
+    from support.processes import python_child
 
     path.write_bytes(b"{not json")
     code = "import nbauth; print(list(nbauth.PersistedTokenCache().search('Account')))"

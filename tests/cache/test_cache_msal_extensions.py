@@ -9,7 +9,9 @@ import msal
 import pytest
 
 from nbauth.cache import CredentialType, PersistedTokenCache
-from support.cache import NOW, cache_path, cache_warnings_fail, expect_line, kill, oidc_event, python_child  # noqa: F401 - fixtures
+from support.cache import NOW, oidc_event
+from support.cli import cache_path  # noqa: F401 - a fixture
+from support.processes import expect_line, kill, python_child
 
 pytestmark = pytest.mark.timeout(60)
 ACCOUNT = CredentialType.ACCOUNT
@@ -33,7 +35,7 @@ print("done", flush=True)
 """
 
 
-pytestmark = [pytestmark, pytest.mark.usefixtures("cache_warnings_fail")]
+pytestmark = [pytestmark, pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")]
 
 
 @pytest.fixture

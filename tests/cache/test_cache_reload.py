@@ -9,8 +9,10 @@ import nbauth.cache.schema
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.index import Section
 from nbauth.exceptions import CacheWarning
-from test_cache_persistence import cache_warnings_are_errors, path  # noqa: F401 - fixtures; autouse: unexpected warnings fail
 from support.cache import NOW, oidc_event
+
+#: Any CacheWarning a test does not expect fails it.
+pytestmark = pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")
 
 AT, RT = CredentialType.ACCESS_TOKEN, CredentialType.REFRESH_TOKEN
 

@@ -3,7 +3,6 @@ and spoken to in its own protocol (loopback servers check the headers, parameter
 file), tokens cached (where msal caches them) and renewed at refresh_in, errors as msal's; and a
 data-science script on a simulated Azure VM and on Azure ML compute gets a token in one line,
 the second call served from the cache."""
-import json
 import time
 
 import msal
@@ -12,7 +11,7 @@ import requests
 
 import nbauth
 from nbauth.cache import SerializableTokenCache
-from support.cache import python_child
+from support.processes import python_child
 from support.clock import FakeClock
 
 RESOURCE = "https://storage.azure.com"
