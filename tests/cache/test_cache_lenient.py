@@ -10,7 +10,6 @@ import pytest
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.exceptions import CacheWarning
 from support.cache import NOW, oidc_event
-from support.cli import cache_path  # noqa: F401 - a fixture
 
 ACCOUNT, AT = CredentialType.ACCOUNT, CredentialType.ACCESS_TOKEN
 

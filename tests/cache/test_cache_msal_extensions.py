@@ -10,7 +10,6 @@ import pytest
 
 from nbauth.cache import CredentialType, PersistedTokenCache
 from support.cache import NOW, oidc_event
-from support.cli import cache_path  # noqa: F401 - a fixture
 from support.processes import expect_line, kill, python_child
 
 pytestmark = pytest.mark.timeout(60)
