@@ -86,12 +86,14 @@ class Refresh:
         in the cache and not sent again for these scopes: the answer is ``invalid_grant``.
         """
         service, cache = self.service, self.service.cache
-        query = {"environment": service.environment(authority), "client_id": service.client_id,
-                 "home_account_id": account.get("home_account_id"), **provider_query(authority)}
+        query = {"client_id": service.client_id, "home_account_id": account.get("home_account_id"),
+                 **provider_query(authority)}
+        environments = service.environments(authority)  # Entra's aliases too, as msal
         tried: Set[str] = set()
         failure: Optional[OAuthError] = None
         while True:
-            entries = newest_first(cache.search(cache.CredentialType.REFRESH_TOKEN, query=query))
+            entries = newest_first(entry for environment in environments for entry in cache.search(
+                cache.CredentialType.REFRESH_TOKEN, query=dict(query, environment=environment)))
             untried = [e for e in entries if e["secret"] not in tried]
             entry = next((e for e in untried if not is_refused(e, scopes)), None)
             if entry is None:

@@ -248,11 +248,19 @@ class TokenService:
     def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
                             account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:
         """The best usable cached access token of ``owner``: ``home_account_id`` (None for an
-        app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``."""
+        app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``.
+        Where the authority files none, tokens filed under its Entra aliases (by msal, azure-cli)
+        are looked at too, as msal does."""
         now = self.clock()
-        tokens = self.cache.access_tokens_with_times(scopes, {"client_id": self.client_id, **self.place(authority),
-                                                              **owner}, now)
-        return best_access_token(tokens, now, ahead=ahead, account=account)
+        query = {"client_id": self.client_id, **self.place(authority), **owner}
+        found = best_access_token(self.cache.access_tokens_with_times(scopes, query, now), now, ahead=ahead,
+                                  account=account)
+        for alias in self.environments(authority)[1:] if found is None else ():
+            tokens = self.cache.access_tokens_with_times(scopes, dict(query, environment=alias), now)
+            found = best_access_token(tokens, now, ahead=ahead, account=account)
+            if found is not None:
+                break
+        return found
 
     def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]:
         """The background refresher's call: refresh the account's token for ``scopes`` if its

@@ -8,7 +8,7 @@ import pytest
 import nbauth.cache.schema
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.index import Section
-from nbauth.exceptions import ConfigurationError
+from nbauth.exceptions import CacheWarning
 from support.cache import NOW, oidc_event
 
 #: Any CacheWarning a test does not expect fails it.
@@ -67,15 +67,16 @@ def test_entries_another_process_removed_are_forgotten(path, indexed):
     assert indexed == {"put": 0, "pop": 1, "checked": 0}
 
 
-def test_a_document_with_one_bad_entry_changes_nothing():
+def test_a_document_with_one_bad_entry_loads_the_rest_and_skips_it():
     cache = SerializableTokenCache(clock=lambda: NOW)
     cache.add(oidc_event("alice"))
     document = json.loads(cache.serialize())
     document[RT]["bob-rt"] = dict(next(iter(document[RT].values())), home_account_id="bob", secret="rt-bob")
     document[AT] = {key: dict(entry, expires_on="soon") for key, entry in document[AT].items()}
-    with pytest.raises(ConfigurationError, match="expires_on"):
+    with pytest.warns(CacheWarning, match="expires_on"):
         cache.deserialize(json.dumps(document))
-    assert secrets(cache, RT, "bob") == [] and secrets(cache, AT, "alice") == ["at-alice-openid.profile.api"]
+    assert secrets(cache, RT, "bob") == ["rt-bob"] and secrets(cache, AT, "alice") == []  # no longer usable
+    assert json.loads(cache.serialize()) == document
 
 
 def test_a_batch_of_changes_is_saved_once_in_a_file_msal_reads(path):
