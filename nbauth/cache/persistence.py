@@ -73,7 +73,8 @@ class PersistedTokenCache(SerializableTokenCache):
         self.lock_timeout = lock_timeout
         #: Where the cache's files live (its lock files too): checked at each use, see ``Folder``.
         self.folder = Folder(self.path.parent, "the token cache folder")
-        self._file = CacheFile(self.path, self.folder)
+        #: The file itself (read, written atomically, moved aside when damaged): a seam for tools and tests.
+        self.file = CacheFile(self.path, self.folder)
         self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"), self.folder,
                                    "the token cache lock file")
         #: msal-extensions' lock on the same file, taken after nbauth's own (see ``msal_lock``).
@@ -157,13 +158,7 @@ class PersistedTokenCache(SerializableTokenCache):
         incoming = SerializableTokenCache()
         incoming.deserialize(state)  # raises ConfigurationError before anything changes
         with self._editing():
-            for name in KNOWN_SECTIONS:
-                wanted = incoming._sections[name].entries
-                for key in [k for k in self._sections[name].entries if k not in wanted]:
-                    self._put(name, key, None)
-                for key, entry in wanted.items():
-                    self._put(name, key, entry)
-            self._kept_sections, self._kept_entries = incoming._kept_sections, incoming._kept_entries
+            self._adopt(incoming)
         self.has_state_changed = False
 
     # ---- keeping memory and file in step -----------------------------------------------------
@@ -175,7 +170,7 @@ class PersistedTokenCache(SerializableTokenCache):
             if self._pending:
                 with self._editing():  # saves them, if the lock can be had now
                     pass
-            if self._file.signature() != self._seen:
+            if self.file.signature() != self._seen:
                 self._catch_up(locked=False)
 
     @contextlib.contextmanager
@@ -207,10 +202,10 @@ class PersistedTokenCache(SerializableTokenCache):
 
     def _catch_up(self, locked: bool) -> None:
         """Load the file if it changed since we last saw it, with our unsaved changes laid over."""
-        if self._file.signature() == self._seen:
+        if self.file.signature() == self._seen:
             return
         try:
-            data, version, narrowed = self._file.read()
+            data, version, narrowed = self.file.read()
         except DamagedFile as damage:
             return self._damaged(str(damage), locked)
         except Refused as refused:
@@ -264,7 +259,7 @@ class PersistedTokenCache(SerializableTokenCache):
     def _move_aside(self, damage: str) -> bool:
         """Move the damaged file to a backup (True), or switch to memory only (False)."""
         try:
-            backup = self._file.move_aside(self._clock())
+            backup = self.file.move_aside(self._clock())
         except Refused as refused:
             self._refuse(refused)
             return False
@@ -285,9 +280,9 @@ class PersistedTokenCache(SerializableTokenCache):
         if not self._pending:
             return
         data = json.dumps(self._document(), separators=(",", ":")).encode()  # compact: C encoder, smaller file
-        self._file.remove_leftovers()
+        self.file.remove_leftovers()
         try:
-            version = self._file.write(data)
+            version = self.file.write(data)
         except Refused as refused:
             return self._refuse(refused)
         except OSError as error:

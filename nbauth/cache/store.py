@@ -267,6 +267,18 @@ class TokenCache:
             CredentialType.APP_METADATA, {"environment": environment, "client_id": client_id}))
         return dict(entry) if entry is not None else default
 
+    def _adopt(self, other: "TokenCache") -> None:
+        """Make this cache's entries ``other``'s, each change through ``_put`` (so that a subclass,
+        e.g. the persisted cache, sees and saves every one)."""
+        with self._lock:
+            for name in KNOWN_SECTIONS:
+                wanted = other._sections[name].entries
+                for key in [k for k in self._sections[name].entries if k not in wanted]:
+                    self._put(name, key, None)
+                for key, entry in wanted.items():
+                    self._put(name, key, entry)
+            self._kept_sections, self._kept_entries = other._kept_sections, other._kept_entries
+
     def _document(self) -> Dict[str, Any]:
         """The cache as MSAL's JSON document (a deep enough copy to serialize outside the lock)."""
         with self._lock:

@@ -65,6 +65,7 @@ class BearerAuth(requests.auth.AuthBase):
         response.content  # read to the end, so the connection can be reused
         response.close()
         again = request.copy()
+        # as requests' own auth handlers replay a request (HTTPDigestAuth): its cookie jar is private
         extract_cookies_to_jar(again._cookies, request, response.raw)
         again.prepare_cookies(again._cookies)
         again.headers["Authorization"] = _bearer(token)

@@ -71,8 +71,8 @@ def test_reads_reload_only_when_the_file_changed(path, monkeypatch):
     reader, writer = cache_at(path), cache_at(path)
     writer.add(oidc_event("alice"))
     reads = []
-    real_read = reader._file.read
-    monkeypatch.setattr(reader._file, "read", lambda: reads.append(1) or real_read())
+    real_read = reader.file.read
+    monkeypatch.setattr(reader.file, "read", lambda: reads.append(1) or real_read())
     for _ in range(5):
         assert users(reader) == ["alice"]
     assert len(reads) == 1

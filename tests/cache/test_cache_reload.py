@@ -82,8 +82,8 @@ def test_a_document_with_one_bad_entry_loads_the_rest_and_skips_it():
 def test_a_batch_of_changes_is_saved_once_in_a_file_msal_reads(path):
     cache = PersistedTokenCache(path, clock=lambda: NOW)
     writes = []
-    real_write = cache._file.write
-    cache._file.write = lambda data: writes.append(data) or real_write(data)
+    real_write = cache.file.write
+    cache.file.write = lambda data: writes.append(data) or real_write(data)
     with cache.batch():
         cache.add(oidc_event("alice"))
         (rt,) = cache.search(RT)
@@ -102,8 +102,8 @@ def test_a_refresh_at_the_provider_saves_the_file_once(idp, path):
     assert "access_token" in app.acquire_token_by_username_password("alice", "alice-pw", ["api:read"])
     (account,) = app.get_accounts()
     writes = []
-    real_write = app.token_cache._file.write
-    app.token_cache._file.write = lambda data: writes.append(data) or real_write(data)
+    real_write = app.token_cache.file.write
+    app.token_cache.file.write = lambda data: writes.append(data) or real_write(data)
     result = app.acquire_token_silent(["api:read"], account, force_refresh=True)
     assert result["token_source"] == "identity_provider"
     assert len(writes) == 1  # the new tokens and the rotated refresh token together
