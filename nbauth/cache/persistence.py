@@ -158,7 +158,7 @@ class PersistedTokenCache(SerializableTokenCache):
         incoming = SerializableTokenCache()
         incoming.deserialize(state)  # raises ConfigurationError before anything changes
         with self._editing():
-            self._adopt(incoming)
+            self._take_entries_of(incoming)
         self.has_state_changed = False
 
     # ---- keeping memory and file in step -----------------------------------------------------

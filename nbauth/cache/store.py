@@ -267,7 +267,7 @@ class TokenCache:
             CredentialType.APP_METADATA, {"environment": environment, "client_id": client_id}))
         return dict(entry) if entry is not None else default
 
-    def _adopt(self, other: "TokenCache") -> None:
+    def _take_entries_of(self, other: "TokenCache") -> None:
         """Make this cache's entries ``other``'s, each change through ``_put`` (so that a subclass,
         e.g. the persisted cache, sees and saves every one)."""
         with self._lock:
