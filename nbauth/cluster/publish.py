@@ -31,10 +31,12 @@ class Publication:
     """One sign-in's access tokens, sent to workers after each renewal until ``stop()``."""
 
     def __init__(self, provider: Any, send: Send, *, account: Optional[Mapping[str, Any]] = None,
-                 scopes: Optional[Sequence[str]] = None, on_stop: Optional[Callable[[], None]] = None) -> None:
+                 scopes: Optional[Sequence[str]] = None) -> None:
         self.recipe: Recipe = recipe_of(provider, account=account, scopes=scopes, mode=PUBLISHED)
         _, self._service, self._account, self._scopes = signed_in(provider, account, scopes)
-        self._send, self._on_stop = send, on_stop
+        self._send = send
+        #: Called by ``stop()`` (e.g. to withdraw a Dask worker plugin).
+        self.on_stop: Optional[Callable[[], None]] = None
         self._lock = threading.Lock()  # one send at a time: the refresher's thread and publish_now
         self.publish_now()
         self._renewal = background_refresher().keep_fresh(self._service, dict(self._account),
@@ -57,8 +59,8 @@ class Publication:
     def stop(self) -> None:
         """Stop renewing and sending (workers keep the last token until it expires)."""
         self._renewal.cancel()
-        if self._on_stop is not None:
-            self._on_stop()
+        if self.on_stop is not None:
+            self.on_stop()
 
     def _publish(self, **fields: Any) -> Published:
         with self._lock:
