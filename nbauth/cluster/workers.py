@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -26,7 +27,7 @@ PUBLISHED_WAIT = 300.0
 #: Where published tokens come from besides this process's board (e.g. Ray's actor).
 _feeds: List[Any] = []
 _sources: Dict[Recipe, TokenSource] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # _build may add a feed (Ray) while holding it
 
 
 def worker_source(recipe: Recipe) -> TokenSource:
@@ -90,10 +91,20 @@ def _failing(message: str) -> TokenSource:
     return source
 
 
+def _join_ray() -> None:
+    """In a Ray worker, published tokens come from the cluster's token actor too."""
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        from .ray import FEED
+
+        add_feed(FEED)
+
+
 def _published(recipe: Recipe) -> TokenSource:
     """Tokens the driver publishes for the recipe's scopes; a task waits up to
     ``PUBLISHED_WAIT`` seconds for the first, or for the next once the last expired."""
     channel, here = recipe.channel, board()
+    _join_ray()
 
     def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                force_refresh: bool = False) -> Token:
