@@ -7,7 +7,9 @@
 * ``workers``: how a worker process gets tokens: the user's shared cache, or what the driver publishes;
 * ``board`` and ``publish``: access tokens the driver publishes, and the driver's side of it;
 * ``dask`` / ``ray``: publishing through Dask (a worker plugin) and Ray (an actor), imported
-  only when used.
+  only when used;
+* ``bearer_middleware``: bearer tokens for aiohttp, so fsspec's HTTP filesystem (dask's
+  ``read_csv``) reads token-protected data on workers.
 """
 from .handle import ClusterSignIn
 from .recipe import AUTO, PUBLISHED, SHARED_CACHE, CannotCross, Recipe

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from ..exceptions import NbauthError, OAuthError
+from ..exceptions import ConfigurationError, NbauthError, OAuthError
 from ..protocol.status import Outcome
 from ..tokens.refresher import RefreshStatus, background_refresher, needs_sign_in
 from .board import Published
@@ -34,6 +34,8 @@ class Publication:
                  scopes: Optional[Sequence[str]] = None) -> None:
         self.recipe: Recipe = recipe_of(provider, account=account, scopes=scopes, mode=PUBLISHED)
         _, self._service, self._account, self._scopes = signed_in(provider, account, scopes)
+        if not self._scopes:
+            raise ConfigurationError("publishing needs the scopes whose tokens workers use: pass scopes=")
         self._send = send
         #: Called by ``stop()`` (e.g. to withdraw a Dask worker plugin).
         self.on_stop: Optional[Callable[[], None]] = None

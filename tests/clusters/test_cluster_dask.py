@@ -15,30 +15,14 @@ from nbauth.cluster import ClusterSignIn  # noqa: E402
 from nbauth.cluster.bearer_middleware import BearerMiddleware  # noqa: E402
 from support.clusters import (  # noqa: E402
     RUN_SECONDS,
-    CountingAPI,
+    assert_all_authorised_with_bounded_refreshes,
     call_api,
-    refresh_bound,
     protected_file,
-    short_lived_provider,
 )
 from support.fake_http import FakeServer  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def provider(session_ca):
-    started = short_lived_provider(session_ca)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
-def api(provider):
-    served = CountingAPI(provider)
-    yield served
-    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +38,6 @@ def run_tasks(client, provider, api, auth, seconds=RUN_SECONDS):
     provider.reset_stats()
     futures = [client.submit(call_api, auth, api.url, seconds, pure=False) for _ in range(4)]
     return client.gather(futures)
-
-
-def assert_all_authorised_with_bounded_refreshes(reports, provider, api, seconds=RUN_SECONDS):
-    assert len({report["pid"] for report in reports}) == 2  # both worker processes took part
-    assert set(api.statuses) == {200} and sum(api.statuses.values()) > 4 * seconds
-    assert provider.count("refresh_token", "invalid_grant") == 0
-    refreshes = provider.count("refresh_token")
-    assert seconds // 10 - 1 <= refreshes <= refresh_bound(seconds), provider.stats()
 
 
 def test_shared_cache_mode_one_refresh_per_lifetime(client, provider, api, tmp_path):

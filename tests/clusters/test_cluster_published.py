@@ -8,7 +8,7 @@ import pytest
 from nbauth import OAuthError, SignInTimeout
 from nbauth.cluster.board import Board, Published
 from nbauth.cluster.publish import Publication
-from support.integrations import signed_in_app
+from support.integrations import SCOPES, signed_in_app
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,7 +24,7 @@ def test_after_a_refusal_workers_raise_it_and_no_refresh_is_sent_again(make_idp)
         sent.append(pickle.dumps(published))  # what would travel to the workers
         worker.post(channel, published)
 
-    publication = Publication(app, send, account=account)
+    publication = Publication(app, send, account=account, scopes=SCOPES)
     try:
         channel = publication.recipe.channel
         assert worker.take(channel, 0).access_token

@@ -13,7 +13,7 @@ import nbauth  # noqa: E402
 import nbauth.cluster.ray  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache, TokenCache  # noqa: E402
-from support.clusters import RUN_SECONDS, CountingAPI, call_api, refresh_bound, short_lived_provider  # noqa: E402
+from support.clusters import RUN_SECONDS, assert_all_authorised_with_bounded_refreshes, call_api  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -37,29 +37,12 @@ def cluster():
     ray.shutdown()
 
 
-@pytest.fixture(scope="module")
-def provider(session_ca):
-    started = short_lived_provider(session_ca)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="module")
-def api(provider):
-    served = CountingAPI(provider)
-    yield served
-    served.stop()
-
-
 def run_tasks(provider, api, auth, seconds=RUN_SECONDS):
     api.reset()
     provider.reset_stats()
     task = ray.remote(num_cpus=1)(call_api)
     reports = ray.get([task.remote(auth, api.url, seconds) for _ in range(2)])
-    assert len({report["pid"] for report in reports}) == 2  # two worker processes
-    assert set(api.statuses) == {200} and sum(api.statuses.values()) > 2 * seconds
-    assert provider.count("refresh_token", "invalid_grant") == 0
-    assert seconds // 10 - 1 <= provider.count("refresh_token") <= refresh_bound(seconds), provider.stats()
+    assert_all_authorised_with_bounded_refreshes(reports, provider, api, seconds)
 
 
 def test_shared_cache_mode_on_ray(cluster, provider, api, tmp_path):

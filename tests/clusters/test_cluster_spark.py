@@ -17,7 +17,7 @@ import nbauth  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
-from support.clusters import RUN_SECONDS, CountingAPI, call_api, refresh_bound, short_lived_provider  # noqa: E402
+from support.clusters import RUN_SECONDS, assert_all_authorised_with_bounded_refreshes, call_api  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -39,22 +39,13 @@ def spark():
         session.stop()
 
 
-def test_shared_cache_mode_in_spark_tasks(spark, session_ca, tmp_path):
-    provider = short_lived_provider(session_ca)
-    api = CountingAPI(provider)
-    try:
-        path = tmp_path / "token_cache.json"
-        signed_in_app(provider, cache=PersistedTokenCache(path))
-        me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
-                          cache=PersistedTokenCache(path), ui="none")
-        auth, url, seconds = BearerAuth(me), api.url, RUN_SECONDS
-        provider.reset_stats()
-        reports = (spark.sparkContext.parallelize(range(2), 2)
-                   .mapPartitions(lambda _: [call_api(auth, url, seconds)]).collect())
-        assert len({report["pid"] for report in reports}) == 2  # two Python worker processes
-        assert set(api.statuses) == {200} and sum(api.statuses.values()) > 2 * seconds
-        assert provider.count("refresh_token", "invalid_grant") == 0
-        assert seconds // 10 - 1 <= provider.count("refresh_token") <= refresh_bound(seconds), provider.stats()
-    finally:
-        api.stop()
-        provider.stop()
+def test_shared_cache_mode_in_spark_tasks(spark, provider, api, tmp_path):
+    path = tmp_path / "token_cache.json"
+    signed_in_app(provider, cache=PersistedTokenCache(path))
+    me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
+                      cache=PersistedTokenCache(path), ui="none")
+    auth, url, seconds = BearerAuth(me), api.url, RUN_SECONDS
+    provider.reset_stats()
+    reports = (spark.sparkContext.parallelize(range(2), 2)
+               .mapPartitions(lambda _: [call_api(auth, url, seconds)]).collect())
+    assert_all_authorised_with_bounded_refreshes(reports, provider, api, seconds)  # two Python worker processes

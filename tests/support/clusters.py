@@ -84,3 +84,13 @@ def protected_file(provider, text: str):
             return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, {"error": "invalid_token"}
         return 200, {"Content-Type": "text/csv"}, text.encode()
     return handle
+
+
+def assert_all_authorised_with_bounded_refreshes(reports, provider, api, seconds: float = RUN_SECONDS) -> None:
+    """Both worker processes called the API, every call was authorised, no refresh was refused, and
+    the provider saw at most one refresh per token lifetime, plus one (and tokens did roll over)."""
+    assert len({report["pid"] for report in reports}) == 2
+    assert set(api.statuses) == {200} and sum(api.statuses.values()) > len(reports) * seconds
+    assert provider.count("refresh_token", "invalid_grant") == 0
+    refreshes = provider.count("refresh_token")
+    assert seconds // TOKEN_SECONDS - 1 <= refreshes <= refresh_bound(seconds), provider.stats()
