@@ -101,6 +101,12 @@ class NbauthCredential:
         """Pickled as the sign-in's recipe (``nbauth.cluster``), never a token or secret."""
         return NbauthCredential, (self._recipe_handle(),), {"tenant_id": self.tenant_id}
 
+    def __copy__(self) -> "NbauthCredential":
+        """A shallow copy shares the token source (``__reduce__`` is for other processes)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def __dask_tokenize__(self) -> tuple:
         return ("nbauth.NbauthCredential", self._recipe_handle().recipe.fields(), self.tenant_id)
 

@@ -75,6 +75,12 @@ class BearerAuth(requests.auth.AuthBase):
         """Pickled as the sign-in's recipe (``nbauth.cluster``), never a token or secret."""
         return BearerAuth, (self._recipe_handle(), self.scopes)
 
+    def __copy__(self) -> "BearerAuth":
+        """A shallow copy shares the token source (``__reduce__`` is for other processes)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def __dask_tokenize__(self) -> tuple:
         return ("nbauth.BearerAuth", self._recipe_handle().recipe.fields(), tuple(self.scopes))
 

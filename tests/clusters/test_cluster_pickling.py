@@ -1,6 +1,7 @@
 """nbauth's objects cross process boundaries as recipes: no token or secret in the pickled bytes, a
 worker rebuilds them lazily from the shared cache, Dask's tokenize is deterministic, and what cannot
 cross says what to send instead."""
+import copy
 import hashlib
 import json
 import pickle
@@ -98,6 +99,7 @@ def test_a_confidential_applications_secret_never_crosses(idp):
         with pytest.raises(CannotCross, match="confidential application's credential.*never leaves") as raised:
             pickle.dumps(thing)
         assert CLIENT_SECRET not in str(raised.value)
+        assert copy.copy(thing).__dict__ == thing.__dict__  # a copy in this process is still fine
 
 
 def test_what_cannot_cross_names_what_to_send_instead(idp, handle):
