@@ -15,6 +15,7 @@ from nbauth.cluster import ClusterSignIn  # noqa: E402
 from nbauth.cluster.bearer_middleware import BearerMiddleware  # noqa: E402
 from support.clusters import (  # noqa: E402
     RUN_SECONDS,
+    Window,
     assert_all_authorised_with_bounded_refreshes,
     call_api,
     protected_file,
@@ -33,11 +34,13 @@ def client():
 
 
 def run_tasks(client, provider, api, auth, seconds=RUN_SECONDS):
-    """One task per worker thread, each calling the API for ``seconds``; their reports."""
+    """One task per worker thread, each calling the API for ``seconds``; checks what they saw."""
     api.reset()
-    provider.reset_stats()
-    futures = [client.submit(call_api, auth, api.url, seconds, pure=False) for _ in range(4)]
-    return client.gather(futures)
+    with Window() as window:
+        provider.reset_stats()
+        futures = [client.submit(call_api, auth, api.url, seconds, pure=False) for _ in range(4)]
+        reports = client.gather(futures)
+    assert_all_authorised_with_bounded_refreshes(reports, provider, api, window.seconds, seconds)
 
 
 def test_shared_cache_mode_one_refresh_per_lifetime(client, provider, api, tmp_path):
@@ -46,8 +49,7 @@ def test_shared_cache_mode_one_refresh_per_lifetime(client, provider, api, tmp_p
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
                       cache=PersistedTokenCache(path), ui="none")  # its refresher keeps the file fresh
     auth = BearerAuth(ClusterSignIn(me, mode="shared_cache"))
-    reports = run_tasks(client, provider, api, auth)
-    assert_all_authorised_with_bounded_refreshes(reports, provider, api)
+    run_tasks(client, provider, api, auth)
 
 
 def test_driver_published_mode_only_access_tokens_travel(client, provider, api):
@@ -55,10 +57,9 @@ def test_driver_published_mode_only_access_tokens_travel(client, provider, api):
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES, cache=app.token_cache, ui="none")
     publication = nbauth.cluster.dask.publish(me, client)
     try:
-        reports = run_tasks(client, provider, api, BearerAuth(me))  # auto: no cache to see, so published
+        run_tasks(client, provider, api, BearerAuth(me))  # auto: no cache to see, so published
     finally:
         publication.stop()
-    assert_all_authorised_with_bounded_refreshes(reports, provider, api)
 
 
 def test_read_csv_with_the_credential_in_storage_options_computes_on_the_cluster(client, provider, tmp_path):

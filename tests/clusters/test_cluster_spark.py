@@ -17,7 +17,7 @@ import nbauth  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
-from support.clusters import RUN_SECONDS, assert_all_authorised_with_bounded_refreshes, call_api  # noqa: E402
+from support.clusters import RUN_SECONDS, Window, assert_all_authorised_with_bounded_refreshes, call_api  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -45,7 +45,8 @@ def test_shared_cache_mode_in_spark_tasks(spark, provider, api, tmp_path):
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
                       cache=PersistedTokenCache(path), ui="none")
     auth, url, seconds = BearerAuth(me), api.url, RUN_SECONDS
-    provider.reset_stats()
-    reports = (spark.sparkContext.parallelize(range(2), 2)
-               .mapPartitions(lambda _: [call_api(auth, url, seconds)]).collect())
-    assert_all_authorised_with_bounded_refreshes(reports, provider, api, seconds)  # two Python worker processes
+    with Window() as window:
+        provider.reset_stats()
+        reports = (spark.sparkContext.parallelize(range(2), 2)
+                   .mapPartitions(lambda _: [call_api(auth, url, seconds)]).collect())
+    assert_all_authorised_with_bounded_refreshes(reports, provider, api, window.seconds, seconds)
