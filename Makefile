@@ -3,7 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 IDP := tests/idp
+HUB := tests/hub
+AZURITE := tests/azurite
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# The server extension's config: a wheel install puts it there (pyproject data-files); an editable
+# install (pip install -e) skips data-files, so the Makefile copies it.
+SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/nbauth.json
 
 .PHONY: demo test install install-test chromium java bench lab
 
@@ -13,13 +18,23 @@ $(VENV)/bin/python:
 
 install: $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
+	install -D -m 644 jupyter-config/jupyter_server_config.d/nbauth.json $(VENV)/$(SERVER_CONFIG)
 
 $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
+	install -D -m 644 jupyter-config/jupyter_server_config.d/nbauth.json $(VENV)/$(SERVER_CONFIG)
 	touch $@
 
 $(IDP)/node_modules/.package-lock.json: $(IDP)/package-lock.json
 	npm ci --prefix $(IDP) --no-audit --no-fund --loglevel=error
+
+# configurable-http-proxy for the JupyterHub browser tests.
+$(HUB)/node_modules/.package-lock.json: $(HUB)/package-lock.json
+	npm ci --prefix $(HUB) --no-audit --no-fund --loglevel=error
+
+# Azurite (Azure Storage) for the async credential's tests.
+$(AZURITE)/node_modules/.package-lock.json: $(AZURITE)/package-lock.json
+	npm ci --prefix $(AZURITE) --no-audit --no-fund --loglevel=error
 
 # Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
 chromium:
@@ -29,7 +44,8 @@ chromium:
 java:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 
-install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json chromium java
+install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json $(HUB)/node_modules/.package-lock.json \
+	$(AZURITE)/node_modules/.package-lock.json chromium java
 
 ## The main job: install nbauth and sign in against the local OpenID provider.
 ## DEMO_ARGS=--self-approve approves the code without a person; DEMO_ARGS=--lab opens JupyterLab.

@@ -54,7 +54,8 @@ class Library:
 
     def file_writes(self, cache: Any) -> Callable[[], int]:
         """Start counting the file writes of a persisted cache; returns the counter's reader."""
-        owner, attribute = (cache._file, "write") if self.name == "nbauth" else (cache._persistence, "save")
+        # msal-extensions has no public seam for its writes: its private persistence object is wrapped
+        owner, attribute = (cache.file, "write") if self.name == "nbauth" else (cache._persistence, "save")
         original, calls = getattr(owner, attribute), [0]
 
         def counted(*args: Any, **kwargs: Any) -> Any:

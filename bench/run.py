@@ -23,14 +23,15 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import machine, plot, report  # noqa: E402
-from bench.cases import cache_hit, clusters, fanout, imports, kernel, persist_cost, persisted_hit  # noqa: E402
+from bench.cases import cache_hit, clusters, event_loop, fanout, imports, kernel, persist_cost, persisted_hit  # noqa: E402
 from bench.context import PROFILES, Context  # noqa: E402
 from bench.providers import REPO, Providers  # noqa: E402
 from bench.table import Table, markdown  # noqa: E402
 
 CASES: Dict[str, Callable[[Context], Table]] = {
     "cache_hit": cache_hit.run, "persisted_hit": persisted_hit.run, "imports": imports.run,
-    "fanout": fanout.run, "kernel": kernel.run, "persist_cost": persist_cost.run, "clusters": clusters.run,
+    "fanout": fanout.run, "kernel": kernel.run, "persist_cost": persist_cost.run, "event_loop": event_loop.run,
+    "clusters": clusters.run,
 }
 #: Run only when named with --only (they need the test extra's Dask and start many processes).
 OPT_IN = {"clusters"}

@@ -1,7 +1,8 @@
 """nbauth: OAuth 2.0 / OpenID Connect tokens for notebooks and scripts, with MSAL Python's API.
 
 ``import nbauth`` is light: the applications, the cache and the notebook sign-in are imported
-on first use (PEP 562), and nothing here imports requests, PyJWT, cryptography or ipywidgets.
+on first use (PEP 562), and nothing here imports requests, PyJWT, cryptography, ipywidgets,
+asyncio, httpx or azure-core.
 """
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ _LAZY = {
     "PublicClientApplication": "nbauth.apps.public",
     "cancel_device_flow": "nbauth.apps.public",
     "ConfidentialClientApplication": "nbauth.apps.confidential",
+    "Prompt": "nbauth.apps.prompt",
+    "AuthorityBuilder": "nbauth.provider.authority",
+    "ManagedIdentityClient": "nbauth.managed_identity",
+    "SystemAssignedManagedIdentity": "nbauth.managed_identity",
+    "UserAssignedManagedIdentity": "nbauth.managed_identity",
+    "ManagedIdentityError": "nbauth.managed_identity",
+    "AZURE_PUBLIC": "nbauth.provider.authority",
+    "AZURE_US_GOVERNMENT": "nbauth.provider.authority",
+    "AZURE_GOV_FR": "nbauth.provider.authority",
+    "AZURE_GOV_DE": "nbauth.provider.authority",
+    "AZURE_GOV_SG": "nbauth.provider.authority",
     "TokenCache": "nbauth.cache",
     "SerializableTokenCache": "nbauth.cache",
     "PersistedTokenCache": "nbauth.cache",
@@ -36,6 +48,8 @@ _LAZY = {
     "BearerAuth": "nbauth.integrations.requests_auth",
     "authorized_session": "nbauth.integrations.requests_auth",
     "NbauthCredential": "nbauth.integrations.azure",
+    "AsyncNbauthCredential": "nbauth.integrations.aio",
+    "HttpxBearerAuth": "nbauth.integrations.httpx_auth",
 }
 
 __all__ = sorted([

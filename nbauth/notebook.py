@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .clock import Clock, Wait
@@ -24,10 +25,12 @@ from .exceptions import (
     OAuthError,
     SignInTimeout,
 )
+from .flows.browser import browser_flow_for
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
 from .tokens.refresher import RefreshStatus, Renewal, background_refresher
 from .ui import FlowState, Presenter, Status, choose, make_presenter
+from .ui.base import BrowserActions
 from .ui.text import remaining
 
 if TYPE_CHECKING:
@@ -35,6 +38,11 @@ if TYPE_CHECKING:
 
 #: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
 CANCEL_JOIN_SECONDS = 10.0
+#: How long a browser sign-in's window may take to answer.
+BROWSER_TIMEOUT = 600.0
+CUT_OFF = ("The provider's page cut the sign-in window off from this notebook (Cross-Origin-Opener-Policy) "
+           "and nbauth's server extension is not active on this Jupyter server to bring the answer back "
+           "(jupyter server extension enable nbauth.serverext); use a code instead")
 _UNCHANGED = object()  # ``_settle``'s default: keep the account as it is
 
 
@@ -51,7 +59,7 @@ class SignIn:
 
     def __init__(self, app: "PublicClientApplication", scopes: Sequence[str], *, authority: str,
                  ui: Optional[str] = None, username: Optional[str] = None, keep_fresh: bool = True,
-                 clock: Optional[Clock] = None, wait: Optional[Wait] = None):
+                 clock: Optional[Clock] = None, wait: Optional[Wait] = None, method: str = "device"):
         if isinstance(scopes, str) or not all(isinstance(scope, str) for scope in scopes):
             raise ConfigurationError("scopes must be a list of scope strings, e.g. ['api:read']")
         self.app = app
@@ -71,6 +79,7 @@ class SignIn:
         self._thread: Optional[threading.Thread] = None
         self._presenter: Optional[Presenter] = None
         self._renewal: Optional[Renewal] = None
+        self._browser = browser_flow_for(app, self.scopes, method, choose(ui).kind)  # None: device code
 
     # ---- what a notebook asks ----------------------------------------------------------------
     @property
@@ -87,6 +96,16 @@ class SignIn:
         """The signed-in account (MSAL's account dict), or None."""
         return self._account
 
+    @property
+    def presenter(self) -> Optional[Presenter]:
+        """What shows this sign-in to the person (widget, terminal or headless), once one was needed."""
+        return self._presenter
+
+    @property
+    def renewal(self) -> Optional[Renewal]:
+        """The background renewal keeping the signed-in account's token fresh, or None."""
+        return self._renewal
+
     def wait(self, timeout: Optional[float] = None) -> Status:
         """Wait until the pending sign-in ends (or ``timeout`` seconds); Ctrl-C cancels it."""
         try:
@@ -97,10 +116,12 @@ class SignIn:
             self.cancel()
             raise
 
-    def wait_for(self, status: Status, timeout: Optional[float] = None) -> bool:
-        """Wait until the sign-in reaches ``status`` (or ``timeout`` seconds); whether it did."""
+    def wait_for(self, status: "Status | str", timeout: Optional[float] = None) -> bool:
+        """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
+        ValueError for another string), or ``timeout`` seconds; whether it did."""
+        wanted = Status(status)
         with self._changed:
-            return self._changed.wait_for(lambda: self._state.status is status, timeout)
+            return self._changed.wait_for(lambda: self._state.status is wanted, timeout)
 
     def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
         """An access token: at once when signed in, else after the pending sign-in (or raises).
@@ -108,8 +129,12 @@ class SignIn:
         After the provider refused the refresh token, this starts a new sign-in and waits for it;
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
         ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
-        sent (``claims``, ``error_codes``, ``correlation_id``).
+        sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
+        browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
+        from reaching the kernel (ipykernel 7), and the code needs none.
         """
+        if self._state.status is Status.WAITING and self._state.method == "choose":
+            self._begin_device()
         status = self.wait(timeout)
         if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
             self.sign_in_again()  # the refresh token was refused, and a person can sign in
@@ -130,6 +155,8 @@ class SignIn:
 
     def cancel(self) -> None:
         """Stop a pending sign-in now; returns once polling has stopped."""
+        if self._state.method == "choose":  # nothing runs while the choice is offered
+            self._settle(self._attempt, self._state.settle(Status.CANCELLED))
         if self._presenter is not None:
             self._presenter.cancel()  # sets the event the poller waits on, as the widget's Cancel button does
         thread = self._thread
@@ -197,19 +224,39 @@ class SignIn:
         return refusal
 
     def _make_presenter(self) -> Presenter:
-        return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button)
+        browser = None if self._browser is None else BrowserActions(
+            self._browser_start, self._browser_redirect, self._browser_closed, self._begin_device)
+        return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button,
+                              browser=browser)
 
-    def _begin(self) -> None:
+    def _ready_presenter(self) -> Presenter:
         presenter = self._presenter or self._make_presenter()
         presenter.ready()  # raises InteractionUnavailable before any request where nobody is there
         self._presenter = presenter
-        flow = self.service.start_device_flow(self.scopes)
-        state = FlowState.from_flow(msal_view(flow), self.authority)
+        return presenter
+
+    def _show_new(self, state: FlowState) -> int:
+        """Start a new attempt showing ``state``; its number."""
         with self._changed:
             self._attempt += 1
             attempt, self._state, self._error = self._attempt, state, None
             self._changed.notify_all()
         self._presenter.show(state)
+        return attempt
+
+    def _begin(self) -> None:
+        if self._browser is not None:
+            self._offer_choice()
+        else:
+            self._begin_device()
+
+    def _begin_device(self) -> None:
+        self._ready_presenter()
+        if self._browser is not None:
+            self._browser.forget()
+        flow = self.service.start_device_flow(self.scopes)
+        state = FlowState.from_flow(msal_view(flow), self.authority)
+        attempt = self._show_new(state)
         self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, self._presenter.cancel_event),
                                         name="nbauth-device-flow", daemon=True)
         self._thread.start()
@@ -265,6 +312,64 @@ class SignIn:
         self._settle(attempt, self._state.settle(
             Status.SIGN_IN_NEEDED, f"the provider no longer accepts this sign-in ({reason})"), error=status.error)
 
+    # ---- browser sign-in from the widget (issue 16; nbauth.flows.browser, nbauth.ui.browser) -----
+    def _offer_choice(self, detail: str = "") -> None:
+        self._ready_presenter()
+        self._browser.forget()
+        self._show_new(FlowState(status=Status.WAITING, method="choose", detail=detail, authority=self.authority))
+
+    def _browser_start(self, redirect_uri: Any) -> Optional[str]:
+        """The widget's "Sign in with browser": the URL for its window (None: refused, shown why)."""
+        try:
+            auth_uri = self._browser.start(redirect_uri)
+        except NbauthError as exc:
+            self._settle(self._attempt, self._state.settle(Status.ERROR, str(exc)), error=exc)
+            return None
+        attempt = self._show_new(replace(self._state, method="browser", detail=""))
+        self._thread = threading.Thread(target=self._browser_deadline, args=(attempt, self._presenter.cancel_event),
+                                        name="nbauth-browser-sign-in", daemon=True)
+        self._thread.start()
+        return auth_uri
+
+    def _browser_deadline(self, attempt: int, cancelled: threading.Event) -> None:
+        """Ends the attempt when cancelled, or when no answer came within ``BROWSER_TIMEOUT``."""
+        was_cancelled = self._wait(BROWSER_TIMEOUT, cancelled)
+        if attempt != self._attempt or self._state.method != "browser":
+            return
+        self._browser.forget()
+        if was_cancelled:
+            self._settle(attempt, self._state.settle(Status.CANCELLED))
+        else:
+            minutes = f"{BROWSER_TIMEOUT / 60:g}"
+            self._settle(attempt, self._state.settle(Status.ERROR, f"no answer from the sign-in window within "
+                                                                  f"{minutes} minutes"), error=SignInTimeout(
+                f"no browser sign-in within {minutes} minutes"))
+
+    def _browser_redirect(self, params: Any) -> None:
+        """The redirect's parameters from the page: redeemed in a thread (the kernel stays free)."""
+        threading.Thread(target=self._browser_redeem, args=(self._attempt, self._state, params),
+                         name="nbauth-browser-redeem", daemon=True).start()
+
+    def _browser_redeem(self, attempt: int, state: FlowState, params: Any) -> None:
+        try:
+            result = self._browser.answer(params)
+        except OAuthError as exc:
+            status = Status.DENIED if exc.error == "access_denied" else Status.ERROR
+            self._settle(attempt, state.settle(status, exc.description or exc.error), error=exc)
+            return
+        except NbauthError as exc:
+            self._settle(attempt, state.settle(Status.ERROR, str(exc)), error=exc)
+            return
+        if result is not None:  # else another sign-in's answer, or one already taken
+            self._settle(attempt, state.settle(Status.SIGNED_IN, _name(result.account)), account=result.account)
+
+    def _browser_closed(self, cut_off: bool) -> None:
+        """The sign-in window closed with no answer: back to the choices (a late answer still counts)."""
+        if self._state.method != "browser":
+            return
+        detail = CUT_OFF if cut_off else "The sign-in window was closed before sign-in finished"
+        self._settle(self._attempt, replace(self._state, method="choose", detail=detail))
+
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:
             left = remaining(self._state.expires_at, self._clock())
@@ -294,15 +399,18 @@ def _name(account: Optional[dict]) -> str:
 
 def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,
           oidc_authority: Optional[str] = None, ui: Optional[str] = None, cache: Any = None,
-          username: Optional[str] = None, keep_fresh: bool = True, **app_options: Any) -> SignIn:
+          username: Optional[str] = None, keep_fresh: bool = True, method: str = "auto",
+          **app_options: Any) -> SignIn:
     """Sign in from a notebook cell or a script, without blocking; returns a ``SignIn`` handle.
 
     ``authority`` / ``oidc_authority`` are MSAL's (Entra ID, or any OpenID provider). ``cache``
     defaults to the per-user persisted cache, so a later kernel signs in silently. ``ui`` forces
     the presentation (``"widget"``, ``"terminal"``, ``"none"``; also env ``NBAUTH_UI``).
     ``username`` picks among cached accounts. ``keep_fresh`` (default) renews the token in the
-    background while signed in; a short-lived process turns it off. Other keyword arguments go to
-    ``PublicClientApplication``.
+    background while signed in; a short-lived process turns it off. ``method``: ``"browser"`` offers
+    sign-in in a browser window from the widget (with a code as the alternative), ``"device"`` a
+    code only, ``"auto"`` the browser where it can work (a widget, a provider with an authorization
+    endpoint). Other keyword arguments go to ``PublicClientApplication``.
     """
     from .apps.public import PublicClientApplication
     from .cache import PersistedTokenCache
@@ -310,4 +418,4 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
     return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username,
-                  keep_fresh=keep_fresh).start()
+                  keep_fresh=keep_fresh, method=method).start()

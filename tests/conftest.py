@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from idp.certs import TestCA
-from idp.server import LocalIdP
+from idp.server import IdPStartError, LocalIdP
+from support.clock import FakeClock
 from support.fake_http import FakeServer
 
 _TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
@@ -36,34 +37,57 @@ def trust_session_ca(session_ca):
             os.environ[name] = value
 
 
+def start_provider(ca: TestCA, **config) -> LocalIdP:
+    """A started LocalIdP with ``config``. Node now and then hangs at start (twice in ~70 starts
+    on this machine), so a start that is not ready in 10 seconds (one takes about one) is tried
+    once more."""
+    try:
+        return LocalIdP(ca=ca, startup_timeout=10, **config).start()
+    except IdPStartError:
+        return LocalIdP(ca=ca, **config).start()
+
+
 @pytest.fixture(scope="session")
 def idp(session_ca) -> LocalIdP:
     """The session's provider: default lifetimes, a 1-second device-code interval.
 
     Shared by many tests: filter its logs by your own user_code / client, or reset_stats() first.
     """
-    with LocalIdP(ca=session_ca) as provider:
-        yield provider
+    provider = start_provider(session_ca)
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def idp_pool(session_ca):
+    """Providers started for ``make_idp`` this session, one per setting (see make_idp)."""
+    started: dict[tuple, LocalIdP] = {}
+    yield started
+    for provider in started.values():
+        provider.stop()
 
 
 @pytest.fixture
-def make_idp(session_ca):
+def make_idp(idp_pool, session_ca):
     """Factory for providers with other settings: ``make_idp(access_token_ttl=2)``.
 
     Defaults are LocalIdP's (device_interval=1, the provider's own default being 5).
 
-    Takes LocalIdP's keyword arguments; every provider it started is stopped at teardown.
+    Takes LocalIdP's keyword arguments. A provider with the same settings is shared by the tests
+    that ask for them (a start costs about a second), its counters and request log cleared for
+    each (``reset_stats``); one a test stopped is replaced by a new one.
     """
-    started: list[LocalIdP] = []
 
     def make(**config) -> LocalIdP:
-        provider = LocalIdP(ca=session_ca, **config)
-        started.append(provider)
-        return provider.start()
+        key = tuple(sorted(config.items()))
+        provider = idp_pool.get(key)
+        if provider is not None and provider.pid is not None:
+            provider.reset_stats()
+            return provider
+        provider = idp_pool[key] = start_provider(session_ca, **config)
+        return provider
 
-    yield make
-    for provider in reversed(started):
-        provider.stop()
+    return make
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +110,18 @@ def fresh_process_memos():
     discovery.clear()
     jwks_cache.clear()
     yield
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock (and ``clock.wait``) starting at the real time; it moves only when told."""
+    return FakeClock()
+
+
+@pytest.fixture
+def path(tmp_path):
+    """Where a test's persisted cache lives (its folder not made yet)."""
+    return tmp_path / "nbauth" / "token_cache.json"
 
 
 @pytest.fixture

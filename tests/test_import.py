@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-HEAVY = ("requests", "jwt", "cryptography", "ipywidgets", "IPython", "platformdirs", "urllib3")
+HEAVY = ("requests", "jwt", "cryptography", "ipywidgets", "IPython", "platformdirs", "urllib3", "asyncio", "httpx",
+         "azure.core")
 
 
 def _loaded_after(code: str) -> set:
@@ -24,7 +25,8 @@ def test_constructing_an_application_does_no_io_and_loads_no_widget_code():
 
 
 @pytest.mark.parametrize("name", ["PublicClientApplication", "ConfidentialClientApplication", "TokenCache",
-                                  "PersistedTokenCache", "login", "SignIn", "BearerAuth", "NbauthCredential"])
+                                  "PersistedTokenCache", "login", "SignIn", "BearerAuth", "NbauthCredential",
+                                  "AsyncNbauthCredential", "HttpxBearerAuth"])
 def test_public_names_resolve_lazily(name):
     import nbauth
 

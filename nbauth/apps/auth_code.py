@@ -21,7 +21,9 @@ from ..protocol.authcode import AuthorizationRequest, code_from_redirect, new_au
 from ..protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant
 from ..protocol.pkce import new_pkce
 from ..redact import RedactedDict
+from ..tokens.result import TokenResult
 from .base import ClientApplication, errors_as_results
+from .keywords import check_keywords
 
 _RESPONSE_MODES = ("query", "form_post")
 _FLOW_TEXTS = ("state", "nonce", "code_verifier", "redirect_uri", "auth_uri")
@@ -120,14 +122,24 @@ class AuthCodeFlows(ClientApplication):
 
     @errors_as_results
     def acquire_token_by_auth_code_flow(self, auth_code_flow: Mapping[str, Any], auth_response: Mapping[str, str],
-                                        scopes: Optional[List[str]] = None, **kwargs: Any) -> RedactedDict:
+                                        scopes: Optional[List[str]] = None, *,
+                                        data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """Finish a sign-in: check the redirect's parameters against the flow, redeem the code.
 
         Raises FlowError when ``state`` (or the provider's ``iss``) does not match the flow:
         the response belongs to another sign-in, or was forged; and when the flow already had
         its response (a flow is used once, whatever the outcome). The provider's refusal
-        (``?error=...``) and a rejected code come back as MSAL's error dict.
+        (``?error=...``) and a rejected code come back as MSAL's error dict. ``data=`` adds
+        body fields to the code's redemption, as in MSAL.
         """
+        check_keywords("acquire_token_by_auth_code_flow", kwargs)
+        return self.redeem_auth_code_flow(auth_code_flow, auth_response, scopes, data=data)
+
+    def redeem_auth_code_flow(self, auth_code_flow: Mapping[str, Any], auth_response: Mapping[str, str],
+                              scopes: Optional[List[str]] = None, *,
+                              data: Optional[Mapping[str, str]] = None) -> TokenResult:
+        """:meth:`acquire_token_by_auth_code_flow` for nbauth's own callers (the notebook's browser
+        sign-in): the engine's ``TokenResult``, and the provider's refusal as ``OAuthError``."""
         request = _request_of(auth_code_flow)
         if not isinstance(auth_response, Mapping):
             raise ConfigurationError("auth_response must be a dict of the redirect's query (or form) parameters")
@@ -142,8 +154,8 @@ class AuthCodeFlows(ClientApplication):
         code = code_from_redirect(auth_response, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self.service.redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
-                                   claims_challenge=auth_code_flow.get("claims_challenge"))
+        return self._redeem(grant, requested, data, nonce=request.nonce, max_age=request.max_age,
+                            claims_challenge=auth_code_flow.get("claims_challenge"))
 
     def get_authorization_request_url(self, scopes: List[str], login_hint: Optional[str] = None,
                                       state: Optional[str] = None, redirect_uri: Optional[str] = None,
@@ -180,6 +192,7 @@ class AuthCodeFlows(ClientApplication):
         """
         warnings.warn("Change your acquire_token_by_authorization_code() to acquire_token_by_auth_code_flow()",
                       DeprecationWarning, stacklevel=3)
+        check_keywords("acquire_token_by_authorization_code", kwargs)
         if not isinstance(code, str) or not code:
             raise ConfigurationError("code must be the non-empty authorization code from the redirect")
         requested = self.service.requested_scopes(scopes)

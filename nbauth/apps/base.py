@@ -8,19 +8,21 @@ at the public methods, in one place.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, TypeVar
+from urllib.parse import quote
 
 from ..cache.contract import adapt
 from ..clock import Clock, Wait, system_clock, system_wait
 from ..exceptions import ConfigurationError, IdTokenError, OAuthError
 from ..protocol.client_auth import ClientAuth, PublicClientAuth
-from ..protocol.oauth2 import refresh_token_grant
+from ..protocol.oauth2 import Grant, password_grant, refresh_token_grant, parse_json_object
 from ..provider.authority import Authority, parse_authority
 from ..redact import RedactedDict
 from ..tokens.result import TokenResult
 from ..tokens.service import TokenService
 from ..transport import Transport
 from ..transport.session import DEFAULT_TIMEOUT
+from .keywords import check_keywords, extra_fields, with_data
 from .options import check_exclude_scopes, refuse_unsupported
 
 if TYPE_CHECKING:
@@ -97,6 +99,16 @@ class ClientApplication:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(client_id={self.client_id!r}, authority={self.authority.url!r})"
 
+    def is_pop_supported(self) -> bool:
+        """Whether proof-of-possession tokens can be had: never in nbauth (as MSAL without a broker)."""
+        return False
+
+    def _redeem(self, grant: Grant, requested: List[str], data: Optional[Mapping[str, str]], **options: Any) -> TokenResult:
+        """Redeem ``grant`` with MSAL's ``data=`` extra body fields, which also key the cached
+        access token (``ext_cache_key``), as in MSAL."""
+        fields = extra_fields(data)
+        return self.service.redeem(with_data(grant, fields), requested, cache_data=fields or None, **options)
+
     def _make_client_auth(self, client_credential: Any, clock: Clock) -> ClientAuth:
         """How this application authenticates at the token endpoint (overridden by subclasses)."""
         return PublicClientAuth(self.client_id)
@@ -130,8 +142,12 @@ class ClientApplication:
 
         Concurrent callers for the same account, scopes and authority share one refresh, and
         processes sharing a ``PersistedTokenCache`` redeem each refresh token once (one that
-        waited uses the token another wrote).
+        waited uses the token another wrote). ``data=`` (extra body fields) is not supported here.
         """
+        if kwargs.get("data"):
+            raise ConfigurationError("acquire_token_silent(data=...) is not supported by nbauth: the cache is "
+                                     "searched without extra request fields")
+        check_keywords("acquire_token_silent", {k: v for k, v in kwargs.items() if k != "data"})
         return self.service.silent(scopes, account, authority=authority, force_refresh=force_refresh,
                                    claims_challenge=claims_challenge)
 
@@ -148,11 +164,40 @@ class ClientApplication:
         return background_refresher().keep_fresh(self.service, account, scopes, listener)
 
     @errors_as_results
-    def acquire_token_by_refresh_token(self, refresh_token: str, scopes: List[str], **kwargs: Any) -> dict:
+    def acquire_token_by_refresh_token(self, refresh_token: str, scopes: List[str], *,
+                                       data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> dict:
         """Redeem a refresh token obtained elsewhere (e.g. migrated from another library);
         the tokens it yields, a rotated refresh token included, go into the cache."""
+        check_keywords("acquire_token_by_refresh_token", kwargs)
         if not isinstance(refresh_token, str) or not refresh_token:
             raise ConfigurationError("refresh_token must be a non-empty string")
         requested = self.service.requested_scopes(scopes)
-        return self.service.redeem(refresh_token_grant(refresh_token, requested), requested)
+        return self._redeem(refresh_token_grant(refresh_token, requested), requested, data)
+
+    # ---- username and password ----------------------------------------------------------------
+    @errors_as_results
+    def acquire_token_by_username_password(self, username: str, password: str, scopes: List[str],
+                                           claims_challenge: Optional[str] = None, *,
+                                           data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
+        """The resource-owner password grant (only for providers and accounts that allow it);
+        a confidential application authenticates itself too, as in MSAL."""
+        check_keywords("acquire_token_by_username_password", kwargs)
+        if not isinstance(username, str) or not username or not isinstance(password, str):
+            raise ConfigurationError("username and password must be strings")
+        requested = self.service.requested_scopes(scopes)
+        if self.authority.kind == "entra":
+            self._refuse_federated_account(username)
+        return self._redeem(password_grant(username, password, requested), requested, data,
+                            claims_challenge=claims_challenge)
+
+    def _refuse_federated_account(self, username: str) -> None:
+        """Entra's user-realm lookup: a federated account signs in at its own identity provider
+        (WS-Trust), which nbauth does not speak, so refuse it with a clear message."""
+        response = self.service.transport.get(f"https://{self.authority.instance}/common/userrealm/"
+                                              f"{quote(username, safe='@')}?api-version=1.0",
+                                              headers={"Accept": "application/json"})
+        realm = parse_json_object(response, "user realm endpoint") if response.status_code != 404 else {}
+        if realm.get("account_type") == "Federated":
+            raise ConfigurationError(f"{username}'s organisation signs in through its own federated identity "
+                                     "provider; use the device code or interactive sign-in instead")
 

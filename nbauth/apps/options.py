@@ -1,11 +1,13 @@
 """The applications' constructor options that need checking: MSAL's that nbauth refuses, and
-``exclude_scopes``. Each misuse is a ``ConfigurationError`` naming the option."""
+``exclude_scopes``. Each misuse is a ``ConfigurationError`` naming the option (and why: see
+``keywords.REFUSED``)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
 from ..exceptions import ConfigurationError
 from ..protocol import scopes as scope_rules
+from .keywords import REFUSED
 
 #: MSAL options nbauth does not implement, refused unless left at MSAL's default.
 UNSUPPORTED_OPTIONS = {"verify": True, "proxies": None, "azure_region": None, "allow_broker": None}
@@ -26,6 +28,4 @@ def refuse_unsupported(options: Dict[str, Any]) -> None:
     for name, value in options.items():
         default = UNSUPPORTED_OPTIONS[name]
         if value != default and (default is not None or value):  # e.g. allow_broker=False is fine
-            raise ConfigurationError(f"nbauth does not support MSAL's {name} option"
-                                     + (" (pass http_client= a configured requests.Session)"
-                                        if name in ("verify", "proxies") else ""))
+            raise ConfigurationError(REFUSED[name])

@@ -12,18 +12,18 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from typing import Any, Callable, Dict, List, Optional
-from urllib.parse import quote
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ..clock import Wait, system_wait
 from ..exceptions import ConfigurationError
 from ..protocol import scopes as scope_rules
 from ..protocol.authcode import code_from_redirect, new_authorization_request
 from ..protocol.device import DeviceFlow, from_msal, msal_view
-from ..protocol.oauth2 import authorization_code_grant, parse_json_object, password_grant
+from ..protocol.oauth2 import authorization_code_grant
 from ..redact import RedactedDict
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
+from .keywords import check_keywords
 
 logger = logging.getLogger("nbauth")
 
@@ -64,9 +64,7 @@ class PublicClientApplication(AuthCodeFlows):
         if client_credential is not None:
             raise ConfigurationError("a public client has no client_credential; "
                                      "use ConfidentialClientApplication for one that does")
-        for name in _BROKER_OPTIONS:
-            if kwargs.pop(name, None):
-                raise ConfigurationError(f"nbauth does not support MSAL's {name} (no broker)")
+        check_keywords("PublicClientApplication", {name: kwargs.pop(name) for name in _BROKER_OPTIONS if name in kwargs})
         super().__init__(client_id, wait=wait, **kwargs)
 
     # ---- device code ------------------------------------------------------------------------
@@ -75,6 +73,7 @@ class PublicClientApplication(AuthCodeFlows):
                              **kwargs: Any) -> RedactedDict:
         """Start a device-code sign-in: the flow dict has ``user_code``, ``verification_uri``,
         ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does."""
+        check_keywords("initiate_device_flow", kwargs)
         return DeviceFlowDict(msal_view(self.service.start_device_flow(scopes or [], claims_challenge)))
 
     @errors_as_results
@@ -87,8 +86,9 @@ class PublicClientApplication(AuthCodeFlows):
         updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
         ``exit_condition(flow)``, checked at least once a second between polls, ends the wait
         early with an ``authorization_pending`` result (``lambda flow: True`` polls once
-        without blocking).
+        without blocking). ``data=`` (extra body fields) is not supported here.
         """
+        check_keywords("acquire_token_by_device_flow", kwargs)
         device_flow = from_msal(flow, self.service.clock(), self.service.requested_scopes([]), claims_challenge)
 
         def stop() -> bool:  # MSAL's way of cancelling, and its exit condition
@@ -111,7 +111,7 @@ class PublicClientApplication(AuthCodeFlows):
         on_before_launching_ui: Optional[Callable[..., Any]] = None, auth_scheme: Any = None, *,
         success_template: Optional[str] = None, error_template: Optional[str] = None,
         redirect_uri: Optional[str] = None, open_browser: Optional[Callable[[str], Any]] = None,
-        **kwargs: Any,
+        data: Optional[Mapping[str, str]] = None, **kwargs: Any,
     ) -> RedactedDict:
         """Sign in through a browser: open the provider's page, wait for its redirect to a
         listener on loopback (127.0.0.1, and ::1 for localhost), then redeem the code (PKCE S256;
@@ -126,6 +126,7 @@ class PublicClientApplication(AuthCodeFlows):
         if _PKCE_OPTIONS & set(kwargs):
             raise ConfigurationError("nbauth makes a fresh PKCE pair (S256) for each sign-in; do not pass "
                                      + ", ".join(sorted(_PKCE_OPTIONS & set(kwargs))))
+        check_keywords("acquire_token_interactive", kwargs)
         requested = self.service.requested_scopes(scopes)
         metadata = self.service.metadata()
         if not metadata.authorization_endpoint:
@@ -145,32 +146,8 @@ class PublicClientApplication(AuthCodeFlows):
         code = code_from_redirect(params, request, issuer=metadata.issuer,
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
-        return self.service.redeem(grant, requested, nonce=request.nonce, max_age=request.max_age,
-                                   claims_challenge=claims_challenge)
-
-    # ---- username and password ----------------------------------------------------------------
-    @errors_as_results
-    def acquire_token_by_username_password(self, username: str, password: str, scopes: List[str],
-                                           claims_challenge: Optional[str] = None, **kwargs: Any) -> RedactedDict:
-        """The resource-owner password grant (only for providers and accounts that allow it)."""
-        if not isinstance(username, str) or not username or not isinstance(password, str):
-            raise ConfigurationError("username and password must be strings")
-        requested = self.service.requested_scopes(scopes)
-        if self.authority.kind == "entra":
-            self._refuse_federated_account(username)
-        return self.service.redeem(password_grant(username, password, requested), requested,
-                                   claims_challenge=claims_challenge)
-
-    def _refuse_federated_account(self, username: str) -> None:
-        """Entra's user-realm lookup: a federated account signs in at its own identity provider
-        (WS-Trust), which nbauth does not speak, so refuse it with a clear message."""
-        response = self.service.transport.get(f"https://{self.authority.instance}/common/userrealm/"
-                                       f"{quote(username, safe='@')}?api-version=1.0",
-                                       headers={"Accept": "application/json"})
-        realm = parse_json_object(response, "user realm endpoint") if response.status_code != 404 else {}
-        if realm.get("account_type") == "Federated":
-            raise ConfigurationError(f"{username}'s organisation signs in through its own federated identity "
-                                     "provider; use the device code or interactive sign-in instead")
+        return self._redeem(grant, requested, data, nonce=request.nonce, max_age=request.max_age,
+                            claims_challenge=claims_challenge)
 
 
 def _launch_browser(url: str, open_browser: Optional[Callable[[str], Any]],

@@ -135,8 +135,10 @@ class CacheFile:
                 while view:
                     view = view[os.write(fd, view):]
                 os.fsync(fd)
-                info = os.fstat(fd)
                 os.replace(temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+                now = time.time_ns()  # modified after it replaced the old version: msal-extensions
+                os.utime(fd, ns=(now, now))  # reloads only a file modified after its last read
+                info = os.fstat(fd)
             except BaseException:
                 os.close(fd)
                 with contextlib.suppress(OSError):

@@ -1,6 +1,6 @@
 """``PersistedTokenCache``: the token cache saved in a file per user, shared by all their processes.
 
-Every change is saved at once: under the user's lock, the file is re-read if another process
+Every change is saved at once: under the user's lock (and msal-extensions' lock file), the file is re-read if another process
 changed it, this process's unsaved changes are laid over it (removals included), and the result
 replaces the file atomically. So two kernels signing in to different accounts at the same time
 both keep their tokens. Searches re-read the file only when its signature (inode, size, mtime)
@@ -28,6 +28,7 @@ from .cachefile import CacheFile, DamagedFile, FileVersion
 from .discovery_store import DiscoveryStore
 from .folder import Folder, Refused
 from .lock import FileLock, LockTimeout
+from .msal_lock import CreationLock
 from .refresh_locks import AccountKey, lock_name
 from .schema import KNOWN_SECTIONS, Entry
 from .serializable import SerializableTokenCache, parse_document
@@ -72,9 +73,12 @@ class PersistedTokenCache(SerializableTokenCache):
         self.lock_timeout = lock_timeout
         #: Where the cache's files live (its lock files too): checked at each use, see ``Folder``.
         self.folder = Folder(self.path.parent, "the token cache folder")
-        self._file = CacheFile(self.path, self.folder)
+        #: The file itself (read, written atomically, moved aside when damaged): a seam for tools and tests.
+        self.file = CacheFile(self.path, self.folder)
         self._file_lock = FileLock(self.path.with_name(self.path.name + ".lock"), self.folder,
                                    "the token cache lock file")
+        #: msal-extensions' lock on the same file, taken after nbauth's own (see ``msal_lock``).
+        self._msal_lock = CreationLock(self.path.with_name(self.path.name + ".lockfile"), self.folder)
         #: Providers' discovery documents, so a new process serves a warm cache without the network.
         self.discovery_store = DiscoveryStore(self.path.with_name(self.path.name + ".discovery.json"),
                                               self._file_lock, lock_timeout)
@@ -93,6 +97,9 @@ class PersistedTokenCache(SerializableTokenCache):
 
     def __repr__(self) -> str:
         return f"<PersistedTokenCache {str(self.path)!r}>"
+
+    def _label(self) -> str:
+        return f"the token cache file {self.path}"
 
     def __del__(self) -> None:
         version = getattr(self, "_version", None)  # absent if __init__ failed
@@ -151,13 +158,7 @@ class PersistedTokenCache(SerializableTokenCache):
         incoming = SerializableTokenCache()
         incoming.deserialize(state)  # raises ConfigurationError before anything changes
         with self._editing():
-            for name in KNOWN_SECTIONS:
-                wanted = incoming._sections[name].entries
-                for key in [k for k in self._sections[name].entries if k not in wanted]:
-                    self._put(name, key, None)
-                for key, entry in wanted.items():
-                    self._put(name, key, entry)
-            self._extra_sections = incoming._extra_sections
+            self._take_entries_of(incoming)
         self.has_state_changed = False
 
     # ---- keeping memory and file in step -----------------------------------------------------
@@ -169,7 +170,7 @@ class PersistedTokenCache(SerializableTokenCache):
             if self._pending:
                 with self._editing():  # saves them, if the lock can be had now
                     pass
-            if self._file.signature() != self._seen:
+            if self.file.signature() != self._seen:
                 self._catch_up(locked=False)
 
     @contextlib.contextmanager
@@ -179,8 +180,10 @@ class PersistedTokenCache(SerializableTokenCache):
             yield self._take_lock(stack)
 
     def _take_lock(self, stack: contextlib.ExitStack) -> bool:
+        timeout = 0 if self._lock_stuck else self.lock_timeout
         try:
-            stack.enter_context(self._file_lock.hold(0 if self._lock_stuck else self.lock_timeout))
+            stack.enter_context(self._file_lock.hold(timeout))
+            stack.enter_context(self._msal_lock.hold(timeout))
         except Refused as refused:
             self._refuse(refused)
             return False
@@ -199,14 +202,17 @@ class PersistedTokenCache(SerializableTokenCache):
 
     def _catch_up(self, locked: bool) -> None:
         """Load the file if it changed since we last saw it, with our unsaved changes laid over."""
-        if self._file.signature() == self._seen:
+        if self.file.signature() == self._seen:
             return
         try:
-            data, version, narrowed = self._file.read()
+            data, version, narrowed = self.file.read()
         except DamagedFile as damage:
             return self._damaged(str(damage), locked)
         except Refused as refused:
             return self._refuse(refused)
+        if not locked and version is not None and not data.strip():  # msal-extensions may be
+            version.close()  # rewriting it in place (truncate, then write)
+            return self._read_again_locked()
         try:
             self._adopt(_parse(data), version)
         except ValueError as error:  # nothing was changed
@@ -217,10 +223,15 @@ class PersistedTokenCache(SerializableTokenCache):
             self._warn(f"the token cache file {self.path} was open to other users; it is now "
                        "owner-only (0600)")
 
+    def _read_again_locked(self) -> None:
+        """Catch up again holding the locks (``_editing`` does): a read without them may have met
+        a file another program was rewriting."""
+        with self._editing():
+            pass
+
     def _damaged(self, damage: str, locked: bool) -> None:
         if not locked:  # move it aside only under the lock: another process may be replacing it
-            with self._editing():  # which catches up again, locked
-                return
+            return self._read_again_locked()
         if self._move_aside(damage):
             self._keep_memory()
 
@@ -236,7 +247,7 @@ class PersistedTokenCache(SerializableTokenCache):
         """Load a version of the file, with this process's unsaved changes laid over it."""
         self._load_document(document)
         for (name, key), entry in self._pending.items():
-            self._sections[name].assign(key, entry)
+            self._assign(name, key, entry)
         self._hold(version)
 
     def _hold(self, version: Optional[FileVersion]) -> None:
@@ -248,7 +259,7 @@ class PersistedTokenCache(SerializableTokenCache):
     def _move_aside(self, damage: str) -> bool:
         """Move the damaged file to a backup (True), or switch to memory only (False)."""
         try:
-            backup = self._file.move_aside(self._clock())
+            backup = self.file.move_aside(self._clock())
         except Refused as refused:
             self._refuse(refused)
             return False
@@ -269,9 +280,9 @@ class PersistedTokenCache(SerializableTokenCache):
         if not self._pending:
             return
         data = json.dumps(self._document(), separators=(",", ":")).encode()  # compact: C encoder, smaller file
-        self._file.remove_leftovers()
+        self.file.remove_leftovers()
         try:
-            version = self._file.write(data)
+            version = self.file.write(data)
         except Refused as refused:
             return self._refuse(refused)
         except OSError as error:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 from .. import strict_json
@@ -297,49 +298,76 @@ _SECRET_SECTIONS = (CredentialType.ACCESS_TOKEN, CredentialType.REFRESH_TOKEN, C
 _MAX_TIME = 10 ** 11  # seconds since the epoch, about the year 5000
 
 
-def check_document(document: Any) -> None:
-    """Raise ValueError naming the first part of a serialized cache that is not MSAL's shape.
+@dataclass
+class Reading:
+    """A parsed cache document, read as msal reads it: what nbauth cannot use is kept, not refused.
 
-    Known sections must map keys to objects whose identity and text fields are strings; tokens
-    must have a ``secret``; times must be whole numbers of seconds (an access token's
-    ``expires_on`` is required). Unknown sections may hold anything.
+    ``changed``: each known section's usable entries that differ from those already held;
+    ``usable``: the keys of every usable entry; ``kept_entries``: entries nbauth cannot use
+    (kept as found, written back unchanged); ``kept_sections``: unknown sections, and known
+    ones that are not objects, as found; ``problems``: one line naming each part skipped.
     """
-    changed_entries(document, {})
+
+    changed: Dict[str, Dict[str, Entry]] = field(default_factory=dict)
+    usable: Dict[str, Set[str]] = field(default_factory=dict)
+    kept_entries: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    kept_sections: Dict[str, Any] = field(default_factory=dict)
+    problems: List[str] = field(default_factory=list)
 
 
-def changed_entries(document: Any, known: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, Entry]]:
-    """The entries of each known section of a parsed cache that are not in ``known`` (section
-    name to entries by key, e.g. what memory holds), checked as ``check_document`` does.
+def read_document(document: Any, known: Mapping[str, Mapping[str, Any]]) -> Reading:
+    """Read a parsed cache against ``known`` (section name to entries by key, e.g. what memory
+    holds; entries equal to those are taken as checked already).
 
-    Entries equal to their ``known`` counterparts are taken as checked already. Raises ValueError
-    as ``check_document`` does.
+    Raises ValueError only when ``document`` is not a JSON object. A known section that is not
+    an object, an entry that is not one, a field of the wrong type, a token without its secret
+    or a time that is not a whole number of seconds is kept and named in ``problems``.
     """
     if not isinstance(document, dict):
         raise ValueError(f"a JSON {type(document).__name__}, not an object")
-    changed: Dict[str, Dict[str, Entry]] = {}
+    reading = Reading(kept_sections={k: v for k, v in document.items() if k not in KNOWN_SECTIONS})
     for section in KNOWN_SECTIONS:
         entries = document.get(section, {})
+        changed, kept = reading.changed.setdefault(section, {}), reading.kept_entries.setdefault(section, {})
         if not isinstance(entries, dict):
-            raise ValueError(f"section {section} is not an object")
+            reading.kept_sections[section] = entries
+            reading.problems.append(f"section {section} is not an object")
+            entries = {}
         held = known.get(section, {})
-        changed[section] = {key: entry for key, entry in entries.items() if held.get(key) != entry}
-        for key, entry in changed[section].items():
-            if not isinstance(entry, dict):
-                raise ValueError(f"entry {key!r} in {section} is not an object")
-            _check_entry(section, key, entry)
-    return changed
+        for key, entry in entries.items():
+            if key in held and held[key] == entry:
+                continue
+            problem = entry_problem(section, key, entry)
+            if problem:
+                kept[key] = entry
+                reading.problems.append(problem)
+            else:
+                changed[key] = entry
+        reading.usable[section] = entries.keys() - kept.keys()
+    return reading
+
+
+def entry_problem(section: str, key: str, entry: Any) -> Optional[str]:
+    """Why nbauth cannot use ``entry`` of a known ``section`` (None: it can)."""
+    if not isinstance(entry, dict):
+        return f"entry {key!r} in {section} is not an object"
+    try:
+        _check_entry(section, key, entry)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def _check_entry(section: str, key: str, entry: Mapping[str, Any]) -> None:
-    for field in _STRING_FIELDS:
-        if not isinstance(entry.get(field, ""), (str, type(None))):
-            raise ValueError(f"field {field} of entry {key!r} in {section} is not a string")
+    for name in _STRING_FIELDS:
+        if not isinstance(entry.get(name, ""), (str, type(None))):
+            raise ValueError(f"field {name} of entry {key!r} in {section} is not a string")
     if section in _SECRET_SECTIONS and not isinstance(entry.get("secret"), str):
         raise ValueError(f"entry {key!r} in {section} has no secret")
     required, optional = _TIME_FIELDS.get(section, ((), ()))
-    for field in required + tuple(f for f in optional if entry.get(f) not in (None, "")):
-        if not _is_time(entry.get(field)):
-            raise ValueError(f"field {field} of entry {key!r} in {section} is not a number")
+    for name in required + tuple(f for f in optional if entry.get(f) not in (None, "")):
+        if not _is_time(entry.get(name)):
+            raise ValueError(f"field {name} of entry {key!r} in {section} is not a number")
 
 
 def _is_time(value: Any) -> bool:

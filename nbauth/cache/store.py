@@ -4,11 +4,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import warnings
-from typing import Any, Callable, ContextManager, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Tuple, TypeVar
+from typing import (Any, Callable, ContextManager, Dict, Hashable, Iterable, Iterator, List, Mapping, Optional, Set,
+                    Tuple, TypeVar)
 
 from ..after_fork import reset_in_child
 from ..clock import Clock, system_clock
-from ..exceptions import ConfigurationError
+from ..exceptions import CacheWarning, ConfigurationError
 from ..memo import memoized
 from ..protocol.lifecycle import TokenTimes
 from ..redact import RedactedDict
@@ -21,7 +22,7 @@ from .schema import (
     AuthorityType,
     CredentialType,
     Entry,
-    changed_entries,
+    read_document,
     entries_from_event,
     entry_key,
     provider_key,
@@ -75,7 +76,9 @@ class TokenCache:
         self._lock = threading.RLock()
         self._clock = clock
         self._sections: Dict[str, Section] = {name: Section() for name in KNOWN_SECTIONS}
-        self._extra_sections: Dict[str, Any] = {}  # sections of other MSAL versions, kept as found
+        self._kept_sections: Dict[str, Any] = {}  # sections nbauth does not know or cannot read, as found
+        self._kept_entries: Dict[str, Dict[str, Any]] = {name: {} for name in KNOWN_SECTIONS}  # unusable, as found
+        self._reported: Set[str] = set()  # the parts named in a CacheWarning already
         self._remembered: Dict[Hashable, Tuple[int, Any]] = {}  # see derived
         self._account_locks = AccountLocks()
         reset_in_child(self, type(self)._after_fork)
@@ -112,7 +115,12 @@ class TokenCache:
 
     def _put(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
         """The one place entries change: store ``entry`` under ``key``, or remove it if None."""
+        self._assign(credential_type, key, entry)
+
+    def _assign(self, credential_type: str, key: str, entry: Optional[Entry]) -> None:
+        """Store or remove an entry in memory; it replaces one kept there unusable."""
         self._sections[credential_type].assign(key, entry)
+        self._kept_entries[credential_type].pop(key, None)
 
     def add(self, event: Mapping[str, Any], now: Optional[float] = None) -> None:
         """Store the tokens of a token event (MSAL's event dict; see ``schema.entries_from_event``)."""
@@ -259,25 +267,53 @@ class TokenCache:
             CredentialType.APP_METADATA, {"environment": environment, "client_id": client_id}))
         return dict(entry) if entry is not None else default
 
+    def _take_entries_of(self, other: "TokenCache") -> None:
+        """Make this cache's entries ``other``'s, each change through ``_put`` (so that a subclass,
+        e.g. the persisted cache, sees and saves every one)."""
+        with self._lock:
+            for name in KNOWN_SECTIONS:
+                wanted = other._sections[name].entries
+                for key in [k for k in self._sections[name].entries if k not in wanted]:
+                    self._put(name, key, None)
+                for key, entry in wanted.items():
+                    self._put(name, key, entry)
+            self._kept_sections, self._kept_entries = other._kept_sections, other._kept_entries
+
     def _document(self) -> Dict[str, Any]:
         """The cache as MSAL's JSON document (a deep enough copy to serialize outside the lock)."""
         with self._lock:
-            document = {name: {key: dict(entry) for key, entry in section.entries.items()}
-                        for name, section in self._sections.items()}
-            document.update(self._extra_sections)
+            document = dict(self._kept_sections)
+            for name, section in self._sections.items():
+                if name not in self._kept_sections or section.entries:  # a section of another shape stays
+                    document[name] = {**self._kept_entries[name],  # until nbauth files an entry in it
+                                      **{key: dict(entry) for key, entry in section.entries.items()}}
             return document
 
     def _load_document(self, document: Any) -> None:
-        """Make the state a parsed document's; ValueError (and nothing changed) if it is not MSAL's shape.
+        """Make the state a parsed document's; ValueError (and nothing changed) if it is not a
+        JSON object. Parts nbauth cannot use are kept as found, skipped, and named once in a
+        ``CacheWarning`` (see ``schema.read_document``).
 
         Only the entries that differ from those in memory are checked and indexed again: a save
         by another process usually changes a few.
         """
         with self._lock:
-            changed = changed_entries(document, {name: section.entries for name, section in self._sections.items()})
+            reading = read_document(document, {name: section.entries for name, section in self._sections.items()})
             for name, section in self._sections.items():
-                for key in section.entries.keys() - document.get(name, {}).keys():
+                for key in section.entries.keys() - reading.usable[name]:
                     section.pop(key)
-                for key, entry in changed[name].items():
+                for key, entry in reading.changed[name].items():
                     section.put(key, dict(entry))
-            self._extra_sections = {k: v for k, v in document.items() if k not in KNOWN_SECTIONS}
+            self._kept_entries, self._kept_sections = reading.kept_entries, reading.kept_sections
+            self._report(reading.problems)
+
+    def _report(self, problems: List[str]) -> None:
+        new = [problem for problem in problems if problem not in self._reported]
+        if new:
+            self._reported.update(new)
+            warnings.warn(f"{self._label()} has parts nbauth cannot use; they are kept as they are and "
+                          f"skipped: {'; '.join(new)}", CacheWarning, stacklevel=4)
+
+    def _label(self) -> str:
+        """The cache, as messages name it."""
+        return "the token cache"

@@ -202,6 +202,15 @@ def exit_status(error: BaseException) -> int:
     return EXIT_FAILED
 
 
+def cmd_redirect_uri(args: argparse.Namespace) -> int:
+    """Print the redirect URI that browser sign-in from notebooks at URL uses, and where to register it."""
+    from ..flows.browser import WHERE_TO_REGISTER, redirect_uri_for
+
+    print(redirect_uri_for(args.url, args.base_url, args.hub))
+    print(WHERE_TO_REGISTER[0].upper() + WHERE_TO_REGISTER[1:] + ".")
+    return 0
+
+
 # ---- the parser ------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -241,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     logout = command("logout", cmd_logout, [sign_in], "sign out: revoke the refresh token and forget the account")
     logout.add_argument("--all", action="store_true", help="sign out every account of this application")
     command("cache", cmd_cache, [cache_option, as_json], "show the token cache's path, size, permissions and counts")
+    redirect = command("redirect-uri", cmd_redirect_uri, [], "print the redirect URI to register for browser sign-in "
+                       "from notebooks at URL (a Jupyter server, or with --hub a JupyterHub)")
+    redirect.add_argument("url", metavar="URL", help="the notebook server's (or hub's) address, e.g. https://hub.example.org")
+    redirect.add_argument("--base-url", default="/", help="the Jupyter server's base URL (default /)")
+    redirect.add_argument("--hub", nargs="?", const="/hub/", metavar="PREFIX",
+                          help="a JupyterHub: one URI for every user, through PREFIX (default /hub/) user-redirect")
     return parser
 
 

@@ -11,7 +11,8 @@ takes and returns a ``ClientAuth`` (``apply(data, headers, token_endpoint)``):
   ``{"private_key_pfx_path": path, "passphrase": ..., "public_certificate": True}``: a JWT client
   assertion (RFC 7523, ``private_key_jwt``) signed afresh for every request;
 * ``{"client_assertion": str | callable}``: an assertion made elsewhere; a callable is called for
-  every request, so it can hand out fresh ones.
+  every request, so it can hand out fresh ones; one that takes an argument gets MSAL's context
+  (``client_id``, ``token_endpoint``, and ``fmi_path`` when the request has one).
 
 Bad credentials are refused here, before any request, with a message naming the problem; reprs
 and messages never show a secret, a key, a passphrase or an assertion.
@@ -19,6 +20,7 @@ and messages never show a secret, a key, a passphrase or an assertion.
 from __future__ import annotations
 
 import base64
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 from urllib.parse import quote
 
@@ -77,9 +79,11 @@ class ClientSecretPost:
 
 
 class ClientAssertion:
-    """A JWT client assertion (RFC 7521 section 4.2) made for each request by ``source(token_endpoint)``."""
+    """A JWT client assertion (RFC 7521 section 4.2) made for each request by
+    ``source(token_endpoint, form)`` (the request's form fields, before the assertion)."""
 
-    def __init__(self, client_id: str, source: Callable[[str], Any], *, auth_method: str, description: str):
+    def __init__(self, client_id: str, source: Callable[[str, Mapping[str, Any]], Any], *, auth_method: str,
+                 description: str):
         self.client_id = client_id
         self._source = source
         self.auth_method = auth_method
@@ -91,7 +95,7 @@ class ClientAssertion:
     def apply(self, data: dict, headers: dict, token_endpoint: str) -> None:
         data["client_id"] = self.client_id
         data["client_assertion_type"] = CLIENT_ASSERTION_TYPE_JWT
-        data["client_assertion"] = _assertion_text(self._source(token_endpoint))
+        data["client_assertion"] = _assertion_text(self._source(token_endpoint, data))
 
 
 def _assertion_text(value: Any) -> str:
@@ -133,7 +137,8 @@ def parse_client_credential(credential: Union[str, Mapping[str, Any]], client_id
     if form == "client_assertion":
         return _given_assertion(client_id, given["client_assertion"])
     signer = _certificate_signer(client_id, given, adfs=adfs, claims=client_claims, clock=clock)
-    return ClientAssertion(client_id, signer, auth_method="private_key_jwt", description=f"signer={signer!r}")
+    return ClientAssertion(client_id, lambda audience, form: signer(audience), auth_method="private_key_jwt",
+                           description=f"signer={signer!r}")
 
 
 #: Which other keys each credential form may come with.
@@ -164,11 +169,33 @@ def _secret_auth(client_id: str, given: Mapping[str, Any]) -> "ClientAuth":
 
 def _given_assertion(client_id: str, value: Any) -> "ClientAuth":
     if callable(value):
-        return ClientAssertion(client_id, lambda audience: value(), auth_method="client_assertion",
+        return ClientAssertion(client_id, _assertion_caller(client_id, value), auth_method="client_assertion",
                                description="client_assertion=<callable>")
     text = _assertion_text(value)
-    return ClientAssertion(client_id, lambda audience: text, auth_method="client_assertion",
+    return ClientAssertion(client_id, lambda audience, form: text, auth_method="client_assertion",
                            description="client_assertion=<redacted>")
+
+
+def _assertion_caller(client_id: str, make: Callable[..., Any]) -> Callable[[str, Mapping[str, Any]], Any]:
+    """How a ``client_assertion`` callable is called, as MSAL does: with a context when it has a
+    positional parameter without a default, else with nothing."""
+    if not _takes_context(make):
+        return lambda audience, form: make()
+
+    def with_context(audience: str, form: Mapping[str, Any]) -> Any:
+        context = {"client_id": client_id, "token_endpoint": audience}
+        if form.get("fmi_path"):
+            context["fmi_path"] = form["fmi_path"]
+        return make(context)
+    return with_context
+
+
+def _takes_context(function: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # not inspectable: called with nothing
+        return False
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in parameters)
 
 
 def _certificate_signer(client_id: str, given: Mapping[str, Any], *, adfs: bool,

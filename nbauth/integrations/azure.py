@@ -8,7 +8,7 @@ with ``token_type`` and ``refresh_on``), and their reprs hide the token.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ..exceptions import ConfigurationError, NbauthError, OAuthError
 from ..redact import mask
@@ -63,21 +63,19 @@ class NbauthCredential:
     def get_token(self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None,
                   enable_cae: bool = False, **kwargs: Any) -> AccessToken:
         """A token for ``scopes`` (e.g. ``"https://storage.azure.com/.default"``)."""
-        token = self._token(scopes, claims, tenant_id)
+        token = self.token(scopes, claims, tenant_id)
         return AccessToken(token.access_token, token.expires_on)
 
     def get_token_info(self, *scopes: str, options: Optional[Mapping[str, Any]] = None) -> AccessTokenInfo:
         """``get_token`` with azure-core's ``TokenRequestOptions`` (``claims``, ``tenant_id``)."""
         options = options or {}
-        token = self._token(scopes, options.get("claims"), options.get("tenant_id"))
+        token = self.token(scopes, options.get("claims"), options.get("tenant_id"))
         return AccessTokenInfo(token.access_token, token.expires_on, token_type=token.token_type,
                                refresh_on=token.refresh_on)
 
-    def _token(self, scopes: Any, claims: Optional[str], tenant_id: Optional[str]) -> Token:
-        if tenant_id and (self.tenant_id or "").lower() != tenant_id.lower():
-            where = f"at tenant {self.tenant_id!r}" if self.tenant_id else "at an authority without tenants"
-            raise ConfigurationError(f"this credential signs in {where}, not at tenant {tenant_id!r}: make one "
-                                     "from an application whose authority names that tenant")
+    def token(self, scopes: Sequence[str], claims: Optional[str] = None, tenant_id: Optional[str] = None) -> Token:
+        """The token ``get_token`` and ``get_token_info`` give (nbauth's ``Token``)."""
+        self._check_tenant(tenant_id)
         try:
             return self._source(list(scopes), claims_challenge=claims or None)
         except ConfigurationError:
@@ -87,6 +85,20 @@ class NbauthCredential:
             if error is None:
                 raise
             raise error from exc
+
+    def token_at_once(self, scopes: Sequence[str], tenant_id: Optional[str] = None) -> Optional[Token]:
+        """The token for ``scopes`` if the cache can give it without waiting on the network (a
+        fresh one, or one due for refresh while one refresh runs in the background), else None.
+        Sources outside nbauth's engine (MSAL's applications, callables) always give None."""
+        self._check_tenant(tenant_id)
+        at_once = getattr(self._source, "at_once", None)
+        return at_once(list(scopes)) if at_once is not None else None
+
+    def _check_tenant(self, tenant_id: Optional[str]) -> None:
+        if tenant_id and (self.tenant_id or "").lower() != tenant_id.lower():
+            where = f"at tenant {self.tenant_id!r}" if self.tenant_id else "at an authority without tenants"
+            raise ConfigurationError(f"this credential signs in {where}, not at tenant {tenant_id!r}: make one "
+                                     "from an application whose authority names that tenant")
 
     def close(self) -> None:
         """Nothing to release (the application and its cache stay usable)."""

@@ -46,6 +46,9 @@ class BearerAuth(requests.auth.AuthBase):
         self._provider, self._account = provider, account  # what a pickled copy is made from
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if not isinstance(request, requests.PreparedRequest):  # e.g. httpx, which calls any callable auth
+            raise TypeError(f"BearerAuth is for requests, not {type(request).__module__.split('.')[0]}: "
+                            "use nbauth.HttpxBearerAuth with httpx")
         request.headers["Authorization"] = _bearer(self.source(self.scopes))
         setattr(request, _SIGNED, True)
         request.register_hook("response", self._retry_once)
@@ -63,6 +66,7 @@ class BearerAuth(requests.auth.AuthBase):
         response.content  # read to the end, so the connection can be reused
         response.close()
         again = request.copy()
+        # as requests' own auth handlers replay a request (HTTPDigestAuth): its cookie jar is private
         extract_cookies_to_jar(again._cookies, request, response.raw)
         again.prepare_cookies(again._cookies)
         again.headers["Authorization"] = _bearer(token)

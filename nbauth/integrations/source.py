@@ -84,7 +84,7 @@ def token_source(provider: Any, *, account: Optional[dict] = None, timeout: Opti
         return _sign_in_source(provider, timeout, clock)
     service = getattr(provider, "service", None)
     if account is not None and isinstance(service, TokenService):
-        return _engine_source(service, lambda: account)
+        return EngineSource(service, lambda: account)
     if account is not None and hasattr(provider, "acquire_token_silent_with_error"):
         return _account_source(provider, account, clock)
     if account is None and hasattr(provider, "acquire_token_for_client"):
@@ -106,28 +106,48 @@ def tenant_of(provider: Any) -> Optional[str]:
     return getattr(authority, "tenant", None)
 
 
-def _sign_in_source(handle: Any, timeout: Optional[float], clock: Clock) -> TokenSource:
+def _sign_in_source(handle: Any, timeout: Optional[float], clock: Clock) -> "EngineSource":
     from ..ui import Status
 
-    engine = _engine_source(handle.service, lambda: handle.account, default_scopes=handle.scopes)
-
-    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
-               force_refresh: bool = False) -> Token:
-        if handle.status is not Status.SIGNED_IN:
-            handle.token(timeout, scopes=scopes)  # waits for a pending sign-in; raises why it failed
-        return engine(scopes, claims_challenge=claims_challenge, force_refresh=force_refresh)
-    return source
+    return EngineSource(handle.service, lambda: handle.account, default_scopes=handle.scopes,
+                        signed_in=lambda: handle.status is Status.SIGNED_IN,
+                        wait_for_sign_in=lambda scopes: handle.token(timeout, scopes=scopes))
 
 
-def _engine_source(service: TokenService, account: Callable[[], Optional[dict]],
-                   default_scopes: Optional[Sequence[str]] = None) -> TokenSource:
-    """Tokens of ``account()`` from the token engine (scopes required unless defaulted)."""
-    def source(scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
-               force_refresh: bool = False) -> Token:
-        wanted = list(scopes or default_scopes or []) if default_scopes is not None else _required(scopes)
-        return token_of(service.silent(wanted, account(), force_refresh=force_refresh,
-                                       claims_challenge=claims_challenge))
-    return source
+class EngineSource:
+    """A ``TokenSource`` giving ``account()``'s tokens from the token engine (scopes required
+    unless defaulted). A sign-in handle's source first waits for a pending sign-in
+    (``wait_for_sign_in``, which raises why it failed) unless ``signed_in()``.
+    ``at_once`` gives a token only when the cache can without waiting (an event loop's fast path).
+    """
+
+    def __init__(self, service: TokenService, account: Callable[[], Optional[dict]], *,
+                 default_scopes: Optional[Sequence[str]] = None, signed_in: Callable[[], bool] = lambda: True,
+                 wait_for_sign_in: Optional[Callable[[Sequence[str]], Any]] = None) -> None:
+        self.service = service
+        self._account, self._default_scopes = account, default_scopes
+        self._signed_in, self._wait_for_sign_in = signed_in, wait_for_sign_in
+
+    def __call__(self, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+                 force_refresh: bool = False) -> Token:
+        wanted = self._wanted(scopes)
+        if self._wait_for_sign_in is not None and not self._signed_in():
+            self._wait_for_sign_in(wanted)
+        return token_of(self.service.silent(wanted, self._account(), force_refresh=force_refresh,
+                                            claims_challenge=claims_challenge))
+
+    def at_once(self, scopes: Sequence[str]) -> Optional[Token]:
+        """The token for ``scopes`` if the cache can give it now (``TokenService.silent_at_once``:
+        fresh, or due for refresh while one refresh runs in the background), else None."""
+        if not self._signed_in():
+            return None
+        result = self.service.silent_at_once(self._wanted(scopes), self._account())
+        return token_of(result) if result is not None else None
+
+    def _wanted(self, scopes: Sequence[str]) -> list:
+        if self._default_scopes is not None:
+            return list(scopes or self._default_scopes or [])
+        return _required(scopes)
 
 
 def _account_source(app: Any, account: dict, clock: Clock) -> TokenSource:

@@ -5,9 +5,15 @@ Forms understood:
 * any OpenID provider, by ``oidc_authority`` (or ``authority`` on a host that is not Microsoft's):
   ``{authority}/.well-known/openid-configuration``, whose ``issuer`` must equal the authority;
 * Microsoft Entra ID: ``https://login.microsoftonline.com/{tenant|common|organizations|consumers}``
-  and the other clouds' hosts: ``{authority}/v2.0/.well-known/openid-configuration``;
-* Azure AD B2C: ``https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{policy}``;
-* AD FS: ``https://{host}/adfs``.
+  and the other clouds' hosts (US Government, China, the sovereign clouds):
+  ``{authority}/v2.0/.well-known/openid-configuration``;
+* Entra External ID (CIAM): ``https://{name}.ciamlogin.com[/{tenant}]``, the tenant being
+  ``{name}.onmicrosoft.com`` when not given;
+* Azure AD B2C: ``https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{policy}`` (and the
+  other clouds' b2clogin hosts, or a ``b2c_`` policy on a custom domain);
+* AD FS: ``https://{host}/adfs``: ``{authority}/.well-known/openid-configuration``.
+
+The discovery URLs are msal 1.39's. ``authority=`` may also be an ``AuthorityBuilder``.
 """
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Tuple, Union
 
 from ..after_fork import reset_in_child
 from ..clock import Clock, system_clock
@@ -25,15 +31,42 @@ from ..transport import Transport
 
 logger = logging.getLogger("nbauth.provider.authority")
 
+AZURE_PUBLIC = "login.microsoftonline.com"
+AZURE_US_GOVERNMENT = "login.microsoftonline.us"
+DEPRECATED_AZURE_CHINA = "login.chinacloudapi.cn"
+AZURE_GOV_FR = "login.sovcloud-identity.fr"
+AZURE_GOV_DE = "login.sovcloud-identity.de"
+AZURE_GOV_SG = "login.sovcloud-identity.sg"
 #: Entra ID's sign-in hosts, by cloud; hosts in one group are aliases of each other.
 ENTRA_CLOUDS = (
-    frozenset({"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}),
-    frozenset({"login.microsoftonline.us", "login.usgovcloudapi.net"}),
-    frozenset({"login.chinacloudapi.cn", "login.partner.microsoftonline.cn"}),
+    frozenset({AZURE_PUBLIC, "login.windows.net", "login.microsoft.com", "sts.windows.net"}),
+    frozenset({AZURE_US_GOVERNMENT, "login.usgovcloudapi.net"}),
+    frozenset({"login-us.microsoftonline.com"}),
+    frozenset({DEPRECATED_AZURE_CHINA, "login.partner.microsoftonline.cn"}),
     frozenset({"login.microsoftonline.de"}),
+    frozenset({AZURE_GOV_FR}),
+    frozenset({AZURE_GOV_DE}),
+    frozenset({AZURE_GOV_SG}),
 )
+B2C_DOMAINS = ("b2clogin.com", "b2clogin.cn", "b2clogin.us", "b2clogin.de")
+CIAM_DOMAIN = "ciamlogin.com"
 ENTRA_MULTI_TENANT = frozenset({"common", "organizations", "consumers"})
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
+
+
+class AuthorityBuilder:
+    """MSAL's ``AuthorityBuilder``: ``AuthorityBuilder(AZURE_PUBLIC, "contoso.onmicrosoft.com")``
+    for ``authority=``, without string concatenation."""
+
+    def __init__(self, instance: str, tenant: str) -> None:
+        self._instance = instance.rstrip("/")
+        self._tenant = tenant.strip("/")
+
+    def __str__(self) -> str:
+        return f"https://{self._instance}/{self._tenant}"
+
+    def __repr__(self) -> str:
+        return f"AuthorityBuilder({self._instance!r}, {self._tenant!r})"
 
 
 def _safe_url(url: Any, what: str) -> WebUrl:
@@ -63,14 +96,14 @@ class Authority:
     """A parsed authority. ``instance`` and ``tenant`` are the cache's environment and realm."""
 
     url: str
-    kind: str  # "entra" | "b2c" | "adfs" | "oidc"
+    kind: str  # "entra" | "ciam" | "b2c" | "adfs" | "oidc"
     instance: str
     tenant: str
 
     @property
     def is_entra(self) -> bool:
         """Microsoft's own authorities, which speak Entra extensions (client_info, user realm)."""
-        return self.kind in ("entra", "b2c")
+        return self.kind in ("entra", "ciam", "b2c")
 
     @property
     def discovery_url(self) -> str:
@@ -86,6 +119,8 @@ class Authority:
             return False
         if not self.is_entra:
             return parts.url.rstrip("/") == self.url
+        if self.kind == "ciam":  # named by the tenant's id: another host of the same domain
+            return parts.scheme == "https" and parts.netloc.endswith("." + CIAM_DOMAIN)
         if parts.scheme != "https" or parts.netloc not in entra_aliases(self.instance):
             return False
         issuer_tenant = parts.path.strip("/").split("/")[0]
@@ -103,8 +138,11 @@ def _is_guid(text: str) -> bool:
     return True
 
 
-def parse_authority(authority: Optional[str] = None, *, oidc_authority: Optional[str] = None) -> Authority:
+def parse_authority(authority: Union[str, AuthorityBuilder, None] = None, *,
+                    oidc_authority: Optional[str] = None) -> Authority:
     """Parse MSAL's ``authority`` / ``oidc_authority`` constructor arguments (no I/O)."""
+    if isinstance(authority, AuthorityBuilder):
+        authority = str(authority)
     if authority and oidc_authority:
         raise AuthorityError("give either authority or oidc_authority, not both")
     raw = oidc_authority or authority or DEFAULT_AUTHORITY
@@ -114,25 +152,33 @@ def parse_authority(authority: Optional[str] = None, *, oidc_authority: Optional
         raise AuthorityError(f"{name} must not have a query or fragment: {raw!r}")
     host = parts.netloc
     segments = [s for s in parts.path.split("/") if s]
-    url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
-    tenant = segments[0] if segments else ""
     if oidc_authority:
         kind = "oidc"
-    elif host.endswith(".b2clogin.com") or (len(segments) >= 2 and segments[0].lower() == "tfp"):
+    elif host.endswith("." + CIAM_DOMAIN):
+        kind = "ciam"
+        segments = segments or [host[:-len(CIAM_DOMAIN) - 1] + ".onmicrosoft.com"]  # as msal, path-less CIAM
+    else:
+        kind = _microsoft_kind(host, segments, raw)
+    url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
+    return Authority(url=url, kind=kind, instance=host, tenant=segments[0] if segments else "")
+
+
+def _microsoft_kind(host: str, segments: List[str], raw: str) -> str:
+    """Which of Microsoft's authorities ``authority=`` names ("oidc" when none: any OpenID provider)."""
+    if (any(host.endswith("." + domain) for domain in B2C_DOMAINS) or (len(segments) >= 2 and segments[0].lower() == "tfp")
+            or (len(segments) == 2 and segments[1].lower().startswith("b2c_"))):
         if len(segments) < 2:
             raise AuthorityError(f"a B2C authority needs a tenant and a policy: {raw!r}")
-        kind = "b2c"
-    elif segments and segments[0].lower() == "adfs":
-        kind = "adfs"
-    elif any(host in cloud for cloud in ENTRA_CLOUDS):
+        return "b2c"
+    if segments and segments[0].lower() == "adfs":
+        return "adfs"
+    if any(host in cloud for cloud in ENTRA_CLOUDS):
         if len(segments) != 1:
             raise AuthorityError(
                 f"an Entra ID authority is https://{host}/<tenant> (a tenant id or domain, or "
                 f"common, organizations, consumers): {raw!r}")
-        kind = "entra"
-    else:
-        kind = "oidc"
-    return Authority(url=url, kind=kind, instance=host, tenant=tenant)
+        return "entra"
+    return "oidc"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
 """Redeeming an account's cached refresh token: once for all concurrent callers, under the
-account's refresh lock, newest token first, never sending one the provider refused.
+account's refresh lock, newest token first, never sending one the provider refused; in the
+caller's thread (``run``) or, for a token due for refresh but still valid, in the background
+(``start``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Set
+import logging
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Callable, Dict, Hashable, List, Mapping, Optional, Set, Tuple
 
 from ..cache.schema import is_refused
 from ..exceptions import OAuthError
@@ -17,12 +21,17 @@ from .result import TokenResult
 if TYPE_CHECKING:
     from .service import TokenService
 
+logger = logging.getLogger("nbauth")
+#: Seconds after a failed background refresh before a token due for refresh starts another.
+RETRY_AFTER = 10.0
+
 
 class Refresh:
     """A service's refreshes (see ``TokenService.silent``)."""
 
     def __init__(self, service: "TokenService") -> None:
         self.service = service
+        self._failed_at: Dict[Hashable, float] = {}  # flight key: when its last background refresh failed
 
     def run(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
             claims_challenge: Optional[str], recheck: Optional[bool]) -> Optional[TokenResult]:
@@ -30,6 +39,30 @@ class Refresh:
         account's refresh lock. Unless ``recheck`` is None (forced), a token the cache can serve
         once the lock is held (``recheck``: serve only one not yet due for renewal) is used instead.
         """
+        key, refresh = self._flight(requested, authority, account, claims_challenge, recheck)
+        return self.service.shared(key, refresh)
+
+    def start(self, requested: List[str], authority: Authority, account: Mapping[str, Any]) -> None:
+        """Renew a token due for refresh in a background thread, unless a refresh of it is in
+        flight or one failed less than ``RETRY_AFTER`` seconds ago (the due token stays usable)."""
+        key, refresh = self._flight(requested, authority, account, None, recheck=True)
+        failed_at = self._failed_at.get(key)
+        if failed_at is not None and self.service.clock() - failed_at < RETRY_AFTER:
+            return
+        self.service.in_background(key, refresh).add_done_callback(lambda flight: self._landed(key, flight))
+
+    def _landed(self, key: Hashable, flight: "Future[Any]") -> None:
+        error = flight.exception()
+        if error is None:
+            self._failed_at.pop(key, None)
+            return
+        self._failed_at[key] = self.service.clock()
+        logger.info("background refresh failed (%s); the cached token, still valid, is served meanwhile",
+                    type(error).__name__)
+
+    def _flight(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
+                claims_challenge: Optional[str], recheck: Optional[bool]) -> Tuple[Hashable, Callable[[], Optional[TokenResult]]]:
+        """The flight's key (every refresh of one token, forced ones apart) and its work."""
         service = self.service
 
         def refresh() -> Optional[TokenResult]:
@@ -40,9 +73,8 @@ class Refresh:
                     if cached is not None and cached[0] is TokenState.FRESH:
                         return cached[1]
                 return self.with_cached_refresh_token(requested, account, authority, claims_challenge)
-        flight = ("user", account.get("home_account_id"), authority.url, tuple(requested), claims_challenge,
-                  recheck is None)
-        return service.shared(flight, refresh)
+        return ("user", account.get("home_account_id"), authority.url, tuple(requested), claims_challenge,
+                recheck is None), refresh
 
     def with_cached_refresh_token(self, scopes: List[str], account: Mapping[str, Any], authority: Authority,
                                   claims_challenge: Optional[str]) -> Optional[TokenResult]:
@@ -54,12 +86,14 @@ class Refresh:
         in the cache and not sent again for these scopes: the answer is ``invalid_grant``.
         """
         service, cache = self.service, self.service.cache
-        query = {"environment": service.environment(authority), "client_id": service.client_id,
-                 "home_account_id": account.get("home_account_id"), **provider_query(authority)}
+        query = {"client_id": service.client_id, "home_account_id": account.get("home_account_id"),
+                 **provider_query(authority)}
+        environments = service.environments(authority)  # Entra's aliases too, as msal
         tried: Set[str] = set()
         failure: Optional[OAuthError] = None
         while True:
-            entries = newest_first(cache.search(cache.CredentialType.REFRESH_TOKEN, query=query))
+            entries = newest_first(entry for environment in environments for entry in cache.search(
+                cache.CredentialType.REFRESH_TOKEN, query=dict(query, environment=environment)))
             untried = [e for e in entries if e["secret"] not in tried]
             entry = next((e for e in untried if not is_refused(e, scopes)), None)
             if entry is None:

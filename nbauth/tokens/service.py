@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from concurrent.futures import Future
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
 
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
@@ -202,9 +203,9 @@ class TokenService:
     # ---- silent acquisition ------------------------------------------------------------------------
     def silent(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *, authority: Optional[str] = None,
                force_refresh: bool = False, claims_challenge: Optional[str] = None) -> Optional[TokenResult]:
-        """A token without user interaction: a fresh cached access token for ``scopes``, else one
-        redeemed with the account's refresh token (a token due for refresh but still valid is
-        served if that fails). None when the cache has nothing for the account.
+        """A token without user interaction: a cached access token for ``scopes`` at once (see
+        ``silent_at_once``), else one redeemed with the account's refresh token in this call.
+        None when the cache has nothing for the account.
 
         Concurrent callers for the same account, scopes and authority share one refresh, and
         processes sharing a ``PersistedTokenCache`` redeem each refresh token once.
@@ -215,17 +216,28 @@ class TokenService:
         target = self.authority_for(authority)
         if force_refresh or claims_challenge:
             return self._refresh.run(requested, target, account, claims_challenge, recheck=None)
-        cached = self.account_token(requested, target, account)
-        if cached is not None and cached[0] is TokenState.FRESH:
-            return cached[1]
-        try:
-            return self._refresh.run(requested, target, account, None, recheck=False) or _token_of(cached)
-        except REFRESH_FAILURES as exc:
-            fallback = self.account_token(requested, target, account)
-            if fallback is None:
-                raise
-            logger.info("refresh failed (%s); serving the cached token, still valid", type(exc).__name__)
-            return fallback[1]
+        served = self._at_once(requested, target, account)
+        if served is not None:
+            return served
+        return self._refresh.run(requested, target, account, None, recheck=False)
+
+    def silent_at_once(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *,
+                       authority: Optional[str] = None) -> Optional[TokenResult]:
+        """The account's cached token for ``scopes`` when one can be served without waiting: a
+        fresh one, or one due for refresh (its ``refresh_on``, or three quarters through its
+        lifetime) but still valid, while one refresh runs in the background. None when only the
+        provider can give a token (``silent`` asks it)."""
+        if not account:
+            return None
+        return self._at_once(self.requested_scopes(scopes), self.authority_for(authority), account)
+
+    def _at_once(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any]) -> Optional[TokenResult]:
+        cached = self.account_token(requested, authority, account, ahead=True)
+        if cached is None:
+            return None
+        if cached[0] is TokenState.REFRESH_DUE:
+            self._refresh.start(list(requested), authority, account)
+        return cached[1]
 
     def account_token(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
                       ahead: bool = False) -> Optional[Cached]:
@@ -236,11 +248,19 @@ class TokenService:
     def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
                             account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:
         """The best usable cached access token of ``owner``: ``home_account_id`` (None for an
-        app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``."""
+        app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``.
+        Where the authority files none, tokens filed under its Entra aliases (by msal, azure-cli)
+        are looked at too, as msal does."""
         now = self.clock()
-        tokens = self.cache.access_tokens_with_times(scopes, {"client_id": self.client_id, **self.place(authority),
-                                                              **owner}, now)
-        return best_access_token(tokens, now, ahead=ahead, account=account)
+        query = {"client_id": self.client_id, **self.place(authority), **owner}
+        found = best_access_token(self.cache.access_tokens_with_times(scopes, query, now), now, ahead=ahead,
+                                  account=account)
+        for alias in self.environments(authority)[1:] if found is None else ():
+            tokens = self.cache.access_tokens_with_times(scopes, dict(query, environment=alias), now)
+            found = best_access_token(tokens, now, ahead=ahead, account=account)
+            if found is not None:
+                break
+        return found
 
     def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]:
         """The background refresher's call: refresh the account's token for ``scopes`` if its
@@ -324,7 +344,12 @@ class TokenService:
         """``fetch()`` once for every concurrent caller with ``key`` (``single_flight``)."""
         return self._flights.run(key, fetch)
 
+    def in_background(self, key: Hashable, fetch: Callable[[], T]) -> "Future[T]":
+        """The flight with ``key``, started in a background thread unless one is in flight:
+        shared with ``shared``'s callers (``single_flight``)."""
+        return self._flights.begin(key, fetch)
 
-def _token_of(cached: Optional[Cached]) -> Optional[TokenResult]:
-    return cached[1] if cached is not None else None
+    def wait_for_background(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the refreshes running in the background to land."""
+        self._flights.join_background(timeout)
 

@@ -2,17 +2,25 @@
 
 ``SingleFlight``: calls with the same key while one is running wait for it and share its outcome
 (its result or its exception), so 16 threads asking at the moment a token expires send one request.
-Across processes, the cache's per-account refresh lock does the same (``cache.refresh_locks``).
+``begin`` starts a flight in a background thread instead and gives its ``Future``, so a caller
+need not wait (a token due for refresh but still valid is served while one refresh runs) and an
+event loop can await the flight (``asyncio.wrap_future``) without holding a thread per coroutine.
+Threads and coroutines asking with one key share one flight. Across processes, the cache's
+per-account refresh lock does the same (``cache.refresh_locks``).
 
-A child forked while threads of its parent led flights starts with none.
+Interpreter exit waits (up to ``EXIT_JOIN_SECONDS``) for background flights, so a rotated refresh
+token being saved is not lost. A child forked while threads of its parent led flights starts with none.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import time
+import weakref
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Callable, Dict, Hashable, TypeVar
+from typing import Any, Callable, Dict, Hashable, Set, TypeVar
 
 from ..after_fork import reset_in_child
 
@@ -22,7 +30,10 @@ T = TypeVar("T")
 #: How long a caller waits for a flight before doing the work itself (a leader that hangs past its
 #: own network and lock timeouts).
 FOLLOWER_TIMEOUT = 120.0
-_ABANDONED = object()  # a flight whose leader was interrupted (e.g. Ctrl-C): its followers try again
+#: How long interpreter exit waits for background flights (a rotated refresh token must be saved).
+EXIT_JOIN_SECONDS = 10.0
+#: The outcome of a flight whose leader was interrupted (e.g. Ctrl-C): its followers try again.
+ABANDONED = object()
 
 
 class SingleFlight:
@@ -37,6 +48,7 @@ class SingleFlight:
         """No flight: in a forked child, their leaders (threads of the parent) never land."""
         self._lock = threading.Lock()
         self._flights: Dict[Hashable, Future] = {}
+        self._background: Set[threading.Thread] = set()
 
     def run(self, key: Hashable, work: Callable[[], T]) -> T:
         """``work()``, unless a call with ``key`` is in flight: then that call's outcome (after
@@ -52,9 +64,41 @@ class SingleFlight:
             except FutureTimeout:
                 logger.warning("a refresh in flight took over %g s; this caller goes ahead", self._follower_timeout)
                 return work()
-            if outcome is not _ABANDONED:
+            if outcome is not ABANDONED:
                 return outcome
         return self._lead(key, flight, work)
+
+    def begin(self, key: Hashable, work: Callable[[], T]) -> "Future[T]":
+        """The flight with ``key``: the one in flight, else ``work()`` started in a background
+        thread. Its ``Future`` gives the outcome (``ABANDONED`` if its leader was interrupted)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight
+            flight = self._flights[key] = Future()
+            thread = threading.Thread(target=self._lead_in_background, args=(key, flight, work),
+                                      name="nbauth-refresh", daemon=True)
+            self._background.add(thread)
+        _running.add(self)
+        thread.start()
+        return flight
+
+    def _lead_in_background(self, key: Hashable, flight: Future, work: Callable[[], Any]) -> None:
+        try:
+            self._lead(key, flight, work)
+        except Exception:  # the outcome is the future's; a refresh failure is logged where it is read
+            logger.debug("a background refresh failed", exc_info=True)
+        finally:
+            with self._lock:
+                self._background.discard(threading.current_thread())
+
+    def join_background(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds in all for the flights running in background threads."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._background)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _lead(self, key: Hashable, flight: Future, work: Callable[[], T]) -> T:
         try:
@@ -63,7 +107,7 @@ class SingleFlight:
             self._land(key, flight.set_exception, exc)
             raise
         except BaseException:
-            self._land(key, flight.set_result, _ABANDONED)
+            self._land(key, flight.set_result, ABANDONED)
             raise
         self._land(key, flight.set_result, result)
         return result
@@ -73,3 +117,14 @@ class SingleFlight:
             del self._flights[key]
         settle(outcome)
 
+
+
+#: Registries that started background flights (for the wait at interpreter exit).
+_running: "weakref.WeakSet[SingleFlight]" = weakref.WeakSet()
+
+
+@atexit.register
+def _join_at_exit() -> None:
+    deadline = time.monotonic() + EXIT_JOIN_SECONDS
+    for flights in list(_running):
+        flights.join_background(max(0.0, deadline - time.monotonic()))

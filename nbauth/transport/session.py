@@ -122,14 +122,12 @@ class Transport:
                    headers: Optional[Mapping[str, str]]) -> HttpResponse:
         import requests
 
-        # No redirects, ever: a token request must not be resent elsewhere, and a document must
-        # come from the checked URL (a redirect could lead to http on another host).
-        kwargs: dict = {"headers": dict(headers or {}), "timeout": self.timeout, "allow_redirects": False}
+        kwargs: dict = {"headers": dict(headers or {})}
         if method == "POST":
             kwargs.update(data=data)
-        streaming = isinstance(self.client, requests.Session)  # MSAL's http_client may not take stream=
-        if streaming:
-            kwargs.update(stream=True)
+        streaming = isinstance(self.client, requests.Session)  # MSAL's http_client takes only its keywords
+        if streaming:  # No redirects, ever: a token request must not be resent elsewhere, and a document
+            kwargs.update(timeout=self.timeout, allow_redirects=False, stream=True)  # must come from the URL
         try:
             raw = getattr(self.client, method.lower())(url, **kwargs)
             if streaming:
@@ -141,7 +139,8 @@ class Transport:
             error.never_sent = _never_sent(exc)  # type: ignore[attr-defined]
             raise error from None
         logger.debug("%s %s -> %s", method, _safe_url(url), raw.status_code)
-        return HttpResponse(status_code=raw.status_code, text=text, url=url, headers=dict(raw.headers or {}))
+        return HttpResponse(status_code=raw.status_code, text=text, url=url,
+                            headers=dict(getattr(raw, "headers", None) or {}))  # MSAL's minimal shape has none
 
     def close(self) -> None:
         """Close the session nbauth made (an injected client is left to its owner)."""

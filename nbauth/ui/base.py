@@ -3,11 +3,27 @@ from __future__ import annotations
 
 import abc
 import threading
-from typing import Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
 
 from .text import FlowState
 
 Action = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class BrowserActions:
+    """What the widget's browser sign-in asks of the kernel (``nbauth.notebook.SignIn``'s methods).
+
+    ``start`` gets the page's redirect URI and returns the ``auth_uri`` to open (None: refused, the
+    status says why); ``redirect`` gets the redirect's parameters; ``closed`` says the window closed
+    without an answer (``cut_off``: by the provider's COOP, with no callback page to answer).
+    """
+
+    start: Callable[[Any], Optional[str]]
+    redirect: Callable[[Mapping[str, Any]], None]
+    closed: Callable[[bool], None]
+    use_code: Callable[[], None]
 
 
 class Presenter(abc.ABC):

@@ -65,14 +65,15 @@ def isatty(stream: Any) -> bool:
 
 def make_presenter(ui: Optional[str] = None, *, on_cancel: Optional[Action] = None,
                    on_retry: Optional[Action] = None, on_sign_out: Optional[Action] = None,
-                   **detect: Any) -> Presenter:
-    """The presenter for this process (see ``choose``); imports only the one it needs."""
+                   browser: Any = None, **detect: Any) -> Presenter:
+    """The presenter for this process (see ``choose``); imports only the one it needs. ``browser``
+    (``ui.browser.BrowserActions``) offers browser sign-in in the widget."""
     choice = choose(ui, **detect)
     actions = {"on_cancel": on_cancel, "on_retry": on_retry, "on_sign_out": on_sign_out}
     if choice.kind == "widget":
         from .widget import WidgetPresenter
 
-        return WidgetPresenter(**actions)
+        return WidgetPresenter(browser=browser, **actions)
     if choice.kind == "terminal":
         from .terminal import TerminalPresenter
 

@@ -1,4 +1,4 @@
-"""The one front-end piece: a Copy button and a countdown that run in the browser (anywidget).
+"""A front-end piece (the other is ``ui.browser``): a Copy button and a countdown that run in the browser (anywidget).
 
 Core ipywidgets cannot write to the clipboard or tick without the kernel, so this small view does
 both. Where anywidget's front end is missing (e.g. Colab without its custom widget manager) it

@@ -60,6 +60,6 @@ def title(state: FlowState) -> str:
 
 def document(state: FlowState, now: Optional[float] = None) -> str:
     """The whole sign-in as one HTML fragment, for front ends that cannot show widgets."""
-    waiting = state.status is Status.WAITING
+    waiting = state.status is Status.WAITING and not state.method  # a device code to show
     body = f'{instruction(state)}<div style="margin: 6px 0">{user_code(state.user_code)}</div>' if waiting else ""
     return f'<div class="nbauth-signin">{body}<div>{status(state, now)}</div></div>'

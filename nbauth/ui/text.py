@@ -34,6 +34,9 @@ class FlowState:
     expires_at: float = 0.0
     detail: str = ""
     authority: str = ""
+    #: How the person is asked while waiting: "" a device code; "choose" between the browser and a
+    #: code; "browser" a sign-in window is open.
+    method: str = ""
 
     @classmethod
     def from_flow(cls, flow: Mapping[str, Any], authority: str) -> "FlowState":
@@ -111,6 +114,10 @@ def expiry(expires_at: float, now: Optional[float]) -> str:
 def status_line(state: FlowState, now: Optional[float] = None) -> str:
     """One line saying where the sign-in stands (while waiting: when the code expires, if known)."""
     status, detail = state.status, state.detail
+    if status is Status.WAITING and state.method == "choose":
+        return f"{detail}; choose how to sign in." if detail else "Choose how to sign in."
+    if status is Status.WAITING and state.method == "browser":
+        return "Waiting for you to sign in in the sign-in window."
     if status is Status.WAITING:
         left = f"; the code expires {expiry(state.expires_at, now)}" if state.expires_at else ""
         return f"Waiting for you to sign in{left}."
@@ -133,4 +140,4 @@ _ENDINGS = {
 def message(state: FlowState, now: Optional[float] = None) -> str:
     """The whole message as plain text: the instruction while waiting, then the status line."""
     line = status_line(state, now)
-    return f"{instruction(state)}\n{line}" if state.status is Status.WAITING else line
+    return f"{instruction(state)}\n{line}" if state.status is Status.WAITING and not state.method else line

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import Any, Optional
 
 import ipywidgets as widgets
 
 from . import markup
 from .base import Presenter
+from .browser import BrowserActions, BrowserHelper
 from .frontend import CodeHelper
 from .text import FlowState, Status, message
 
@@ -26,7 +27,7 @@ _BOX = {"border": "1px solid var(--jp-border-color2, #ddd)", "padding": "6px 12p
 class WidgetPresenter(Presenter):
     """Displays itself on the first ``show``; later states update the same widgets in place."""
 
-    def __init__(self, **actions: Any):
+    def __init__(self, *, browser: Optional[BrowserActions] = None, **actions: Any):
         super().__init__(**actions)
         self.state = FlowState(status=Status.SIGN_IN_NEEDED)
         self._lock = threading.Lock()
@@ -46,13 +47,19 @@ class WidgetPresenter(Presenter):
         buttons = [self.cancel_button, self.retry_button, self.sign_out_button]
         self.code_row = widgets.HBox([self.code, self.helper], layout=widgets.Layout(align_items="center"))
         status_row = widgets.HBox([self.status, *buttons], layout=widgets.Layout(align_items="center"))
-        self.view = widgets.VBox([self.prompt, self.code_row, status_row], layout=widgets.Layout(**_BOX))
+        parts = [self.prompt, self.code_row, status_row]
+        self.browser = BrowserHelper(browser) if browser is not None else None
+        if self.browser is not None:
+            parts.insert(0, self.browser)
+        self.view = widgets.VBox(parts, layout=widgets.Layout(**_BOX))
         self.view.add_class("nbauth-signin")
 
     def render(self, state: FlowState) -> None:
         with self._lock:
             self.state = state
-            waiting = state.status is Status.WAITING
+            waiting = state.status is Status.WAITING and not state.method  # a device code to show
+            if self.browser is not None:
+                self.browser.phase = state.method if state.status is Status.WAITING else ""
             self.prompt.value = markup.instruction(state) if waiting else ""
             self.code.value = markup.user_code(state.user_code) if waiting else ""
             self.helper.code = state.user_code if waiting else ""
@@ -60,7 +67,7 @@ class WidgetPresenter(Presenter):
             self.status.value = markup.status(replace(state, expires_at=0.0))  # the helper counts down
             _show(self.prompt, waiting)
             _show(self.code_row, waiting)
-            _show(self.cancel_button, waiting)
+            _show(self.cancel_button, waiting or state.method == "browser")
             _show(self.retry_button, state.status.can_retry and self.on_retry is not None)
             _show(self.sign_out_button, state.status is Status.SIGNED_IN and self.on_sign_out is not None)
             self._publish()

@@ -7,14 +7,9 @@ from support.fake_provider import CLIENT_ID, FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.exceptions import ConfigurationError
-from support.clock import FakeClock
+from nbauth.tokens.refresh import RETRY_AFTER
 
 SCOPES = ["api:read"]
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture
@@ -48,10 +43,23 @@ def test_a_cached_token_is_served_without_asking_the_provider(app, idp):
 
 def test_a_five_minute_token_is_served_from_the_cache_for_most_of_its_life(app, idp, clock):
     first = sign_in(app)
-    clock.advance(260)
+    clock.advance(220)  # before its renewal window (three quarters through its life)
     requests_before = len(idp.request_log())
     assert app.acquire_token_silent(SCOPES, account_of(app))["access_token"] == first["access_token"]
+    app.service.wait_for_background(10)
     assert len(idp.request_log()) == requests_before
+
+
+def test_in_its_renewal_window_a_token_is_served_while_one_refresh_runs_behind(app, idp, clock):
+    first = sign_in(app)
+    clock.advance(260)
+    refreshes = idp.count("refresh_token")
+    served = [app.acquire_token_silent(SCOPES, account_of(app)) for _ in range(5)]
+    assert {(r["token_source"], r["access_token"]) for r in served} == {("cache", first["access_token"])}
+    app.service.wait_for_background(10)
+    assert idp.count("refresh_token") == refreshes + 1
+    renewed = app.acquire_token_silent(SCOPES, account_of(app))
+    assert renewed["token_source"] == "cache" and renewed["access_token"] != first["access_token"]
 
 
 def test_near_expiry_the_refresh_token_is_used_and_its_rotation_stored(app, idp, clock):
@@ -135,17 +143,27 @@ def fake_app(provider, clock):
     return PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, clock=clock)
 
 
-def test_refresh_on_refreshes_early_and_falls_back_to_the_valid_token(fake_app, provider, clock):
+def test_refresh_on_refreshes_early_behind_the_valid_token_and_waits_after_a_failure(fake_app, provider, clock):
     first = fake_app.acquire_token_by_username_password("alice", "pw", SCOPES)
     assert first["refresh_on"] == int(clock.now + 100) and "refresh_in" not in first
     account = account_of(fake_app)
     clock.advance(150)
     provider.server.enqueue("POST", "/fake/token", (503, {}, {"error": "temporarily_unavailable"}),
                             (400, {}, {"error": "temporarily_unavailable"}))
-    fallback = fake_app.acquire_token_silent(SCOPES, account)
+    sent = len(provider.token_requests())
+    fallback = fake_app.acquire_token_silent(SCOPES, account)  # served while a refresh fails behind it
     assert (fallback["token_source"], fallback["access_token"]) == ("cache", first["access_token"])
+    fake_app.service.wait_for_background(10)
+    assert len(provider.token_requests()) > sent
+    sent = len(provider.token_requests())
+    assert fake_app.acquire_token_silent(SCOPES, account)["access_token"] == first["access_token"]
+    fake_app.service.wait_for_background(10)
+    assert len(provider.token_requests()) == sent  # no new attempt right after a failure
+    clock.advance(RETRY_AFTER)
+    fake_app.acquire_token_silent(SCOPES, account)
+    fake_app.service.wait_for_background(10)
     refreshed = fake_app.acquire_token_silent(SCOPES, account)
-    assert refreshed["token_source"] == "identity_provider" and refreshed["access_token"] != first["access_token"]
+    assert refreshed["token_source"] == "cache" and refreshed["access_token"] != first["access_token"]
 
 
 def test_a_provider_outage_falls_back_to_the_valid_token(fake_app, provider, clock):

@@ -8,7 +8,6 @@ import uuid
 
 import jwt
 import pytest
-import requests
 
 from idp.server import (
     CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLIENT, GRANT_JWT_BEARER, NATIVE_CLIENT, PKJWT_CLIENT,
@@ -17,23 +16,9 @@ from nbauth import ConfidentialClientApplication, ConfigurationError, PublicClie
 from nbauth.cache import SerializableTokenCache, TokenCache
 from nbauth.apps.confidential import user_assertion_hash
 from support.fake_http import FakeServer
+from support.leaks import RecordingSession
 
 POST_SECRET = {"client_secret": CLIENT_SECRET, "token_endpoint_auth_method": "client_secret_post"}
-
-
-class RecordingSession(requests.Session):
-    """A real requests session that remembers the headers and form of every request it sends."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list = []
-
-    def request(self, method, url, **kwargs):
-        self.sent.append({"url": url, "headers": dict(kwargs.get("headers") or {}), "data": kwargs.get("data")})
-        return super().request(method, url, **kwargs)
-
-    def to_token_endpoint(self) -> list:
-        return [s for s in self.sent if s["url"].endswith("/token")]
 
 
 def new_app(idp, client_id, credential, **kwargs):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import traceback
 
 import pytest
 from cryptography import x509
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from idp.server import CONFIDENTIAL_CLIENT, PKJWT_CLIENT
 from nbauth import ConfidentialClientApplication, ConfigurationError
 from nbauth.cache import TokenCache
+from support.leaks import encrypted, key_lines, traceback_text
 
 WRONG_SECRET = "wrong-secret-Zq8vX2"
 FORGED_ASSERTION = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJuYmF1dGgtcGtqd3QifQ.Zm9yZ2VkLXNpZ25hdHVyZQ"
@@ -29,10 +29,6 @@ def new_app(idp, client_id, credential):
     return ConfidentialClientApplication(client_id, credential, oidc_authority=idp.issuer, token_cache=TokenCache())
 
 
-def key_lines(pem: str) -> list:
-    return [line for line in pem.splitlines() if line and "-----" not in line]
-
-
 def assert_nowhere(secrets, *texts):
     for secret in secrets:
         for text in texts:
@@ -45,10 +41,6 @@ def refusal(credential, idp) -> ConfigurationError:
     return caught.value
 
 
-def traceback_text(exc: BaseException) -> str:
-    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-
-
 def cert_for(key_pem: str, *, days: float) -> str:
     key = serialization.load_pem_private_key(key_pem.encode(), None)
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, PKJWT_CLIENT)])
@@ -57,12 +49,6 @@ def cert_for(key_pem: str, *, days: float) -> str:
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=30))
             .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def encrypted(key_pem: str, passphrase: str) -> str:
-    key = serialization.load_pem_private_key(key_pem.encode(), None)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.BestAvailableEncryption(passphrase.encode())).decode()
 
 
 def test_a_wrong_secret_is_invalid_client_and_leaks_nowhere(idp, logs):

@@ -85,6 +85,7 @@ def test_a_redirect_with_another_state_is_ignored_and_the_real_one_still_wins(ap
     browser = Browser(script)
     result = sign_in(app, browser)
     assert result["id_token_claims"]["sub"] == "alice"
+    assert browser.done.wait(5)  # the app may have the code before the browser has its page
     assert [p.status_code for p in browser.pages] == [400, 200]
     assert "does not belong to the sign-in" in browser.pages[0].text
 

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from browser.lab import Lab
+from support.lab import ARTIFACTS, Lab
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("NBAUTH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -23,18 +21,26 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless chromium (slow)")
 
 
-@pytest.fixture
-def start_lab(tmp_path):
-    """``start_lab(env)`` starts a JupyterLab whose kernels see ``env``; stopped at teardown."""
-    labs: list[Lab] = []
+@pytest.fixture(scope="module")
+def start_lab(tmp_path_factory):
+    """``start_lab(env, app="lab"|"notebook", extension=False)``: a JupyterLab (or Notebook 7) whose
+    kernels see ``env``, with no kernel running.
 
-    def start(env: dict) -> Lab:
-        lab = Lab(tmp_path / "jupyter", env)
-        labs.append(lab)
-        return lab.start()
+    A server starts once per module, ``env`` and options (a start takes seconds); a later test asking
+    for the same gets it with every kernel of the earlier tests shut down. Stopped at teardown.
+    """
+    labs: dict[tuple, Lab] = {}
+
+    def start(env: dict, **options) -> Lab:
+        key = (tuple(sorted(env.items())), tuple(sorted(options.items())))
+        if key in labs:
+            labs[key].shut_down_kernels()
+        else:
+            labs[key] = Lab(tmp_path_factory.mktemp("jupyter"), env, **options).start()
+        return labs[key]
 
     yield start
-    for lab in labs:
+    for lab in labs.values():
         lab.stop()
 
 
@@ -50,17 +56,25 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium, request):
-    """A page whose context may read and write the clipboard; a screenshot is kept on failure."""
+@pytest.fixture(scope="module")
+def browser_context(chromium):
+    """One browser context per module (its HTTP cache makes a second Lab page load faster); it may
+    read and write the clipboard."""
     context = chromium.new_context(viewport={"width": 1200, "height": 900},
                                    permissions=["clipboard-read", "clipboard-write"])
-    page = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context, request):
+    """A new page of the module's context; a screenshot is kept on failure."""
+    page = browser_context.new_page()
     yield page
     if getattr(request.node, "failed", False):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"))
-    context.close()
+    page.close()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

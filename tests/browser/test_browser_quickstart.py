@@ -8,30 +8,27 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from support.notebook_page import KERNEL_READY, RUN_CELL, WAIT_MS
 from idp.server import EMAILS
 
 pytestmark = pytest.mark.browser
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
-WAIT_MS = 60_000
 
-KERNEL_READY = """() => {
-    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-    const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-    return !!(w && w.sessionContext.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle');
-}"""
-RUN_CELL = """async (index) => {
-    const panel = window.jupyterapp.shell.currentWidget;
-    panel.content.activeCellIndex = index;
-    await window.jupyterapp.commands.execute('notebook:run-cell');
-}"""
+
+@pytest.fixture(scope="module")
+def cache_file(tmp_path_factory) -> Path:
+    """The token cache of the module's Lab (it starts once, with one environment)."""
+    return tmp_path_factory.mktemp("cache") / "token_cache.json"
 
 
 @pytest.fixture
-def quickstart(start_lab, page, idp, tmp_path):
+def quickstart(start_lab, cache_file, page, idp):
     """JupyterLab open on the quickstart, kernel ready; returns (page, lab, run(cell) -> output)."""
-    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_DEMO_AUTHORITY": idp.issuer,
-                     "NBAUTH_CACHE_PATH": str(tmp_path / "cache" / "token_cache.json")})
+    lab = start_lab({"NBAUTH_UI": "widget", "NBAUTH_SIGN_IN": "device", "NBAUTH_DEMO_AUTHORITY": idp.issuer,
+                     "NBAUTH_CACHE_PATH": str(cache_file),
+                     "PYTHONPATH": str(QUICKSTART.parents[1])})  # this checkout's nbauth, not the installed one
+    cache_file.unlink(missing_ok=True)  # no earlier test's sign-in: each starts signed out
     lab.add_notebook(QUICKSTART)
     page.goto(lab.page_url(QUICKSTART.name))
     page.wait_for_function(KERNEL_READY, timeout=WAIT_MS)
@@ -82,7 +79,7 @@ def test_pending_widget_copy_and_cancel(quickstart, idp, artifacts):
     expect(out.locator(".nbauth-code")).to_have_count(0)
     before = polls(idp, code)
     idp.approve_device(code, "alice")
-    time.sleep(2.5)  # observing an absence: two poll intervals in which nothing may poll
+    time.sleep(1.5)  # observing an absence: a poll interval and a half in which nothing may poll
     assert polls(idp, code) == before
     expect(out.locator(".nbauth-status")).to_have_text("Sign-in cancelled.")
 

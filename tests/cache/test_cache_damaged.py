@@ -45,11 +45,7 @@ DAMAGED_CONTENTS = {
     "truncated JSON": b'{"AccessToken": {"k": {"secret": "s", "expi',
     "binary garbage": bytes(range(256)) * 4,
     "a JSON list": b"[1, 2, 3]",
-    "a section of the wrong type": b'{"AccessToken": ["not", "entries"]}',
-    "an entry of the wrong type": b'{"RefreshToken": {"k": "a string"}}',
-    "a field of the wrong type": b'{"Account": {"k": {"home_account_id": 42}}}',
-    "an unreadable expiry": b'{"AccessToken": {"k": {"secret": "s", "expires_on": "tomorrow"}}}',
-}
+}  # a JSON object with parts nbauth cannot use is kept: see test_cache_lenient
 
 
 @pytest.mark.parametrize("content", DAMAGED_CONTENTS.values(), ids=DAMAGED_CONTENTS.keys())
@@ -154,7 +150,7 @@ def test_applications_sign_in_over_a_damaged_cache(idp, path, damage):
 
 
 def test_import_and_first_use_with_a_damaged_default_cache(path):
-    from support.cache import python_child
+    from support.processes import python_child
 
     path.write_bytes(b"{not json")
     code = "import nbauth; print(list(nbauth.PersistedTokenCache().search('Account')))"

@@ -84,6 +84,8 @@ def test_index_follows_replacement_and_removal():
     assert keys(section, {"client_id": "a"}, []) == [] and keys(section, {}, ["x"]) == []
     assert keys(section, {"client_id": "b"}, ["y"]) == ["k"]
     section.pop("k")
+    # the private posting sets are read on purpose: a removal must leave no empty set behind (a leak
+    # that no public answer shows)
     assert keys(section, {"client_id": "b"}, []) == [] and section._postings == {}
 
 
@@ -108,7 +110,8 @@ def test_the_applications_lookup_visits_one_entry_from_10_to_10000_tokens(build,
 
 @pytest.fixture
 def selections(monkeypatch):
-    """Counts the times a section answers a query from its posting sets (not from memory)."""
+    """Counts the times a section answers a query from its posting sets (not from memory): the private
+    ``Section._select`` is wrapped on purpose, since only it tells a remembered answer from a new one."""
     answered = []
     real = Section._select
 

@@ -1,42 +1,22 @@
 """PersistedTokenCache in one process: where it lives, owner-only, atomic, merged, locked."""
-import json
 import os
 import stat
-import warnings
 
 import pytest
 
 from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache
 from nbauth.cache.persistence import PATH_VARIABLE
 from nbauth.exceptions import CacheWarning
-from support.cache import HOLD_LOCK, NOW, expect_line, kill, oidc_event, python_child
+from support.cache import HOLD_LOCK, NOW, oidc_event, on_disk, users
+from support.processes import expect_line, kill, python_child
 
 ACCOUNT, RT, AT = CredentialType.ACCOUNT, CredentialType.REFRESH_TOKEN, CredentialType.ACCESS_TOKEN
-
-
-@pytest.fixture(autouse=True)
-def cache_warnings_are_errors():
-    """Any CacheWarning a test does not expect fails it."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CacheWarning)
-        yield
-
-
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "nbauth" / "token_cache.json"
+#: Any CacheWarning a test does not expect fails it.
+pytestmark = pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")
 
 
 def cache_at(path, **kwargs):
     return PersistedTokenCache(path, clock=lambda: NOW, **kwargs)
-
-
-def users(cache):
-    return sorted(a["home_account_id"] for a in cache.search(ACCOUNT))
-
-
-def on_disk(path):
-    return json.loads(path.read_text())
 
 
 def test_default_path_environment_variable_and_argument(tmp_path, monkeypatch):
@@ -91,8 +71,8 @@ def test_reads_reload_only_when_the_file_changed(path, monkeypatch):
     reader, writer = cache_at(path), cache_at(path)
     writer.add(oidc_event("alice"))
     reads = []
-    real_read = reader._file.read
-    monkeypatch.setattr(reader._file, "read", lambda: reads.append(1) or real_read())
+    real_read = reader.file.read
+    monkeypatch.setattr(reader.file, "read", lambda: reads.append(1) or real_read())
     for _ in range(5):
         assert users(reader) == ["alice"]
     assert len(reads) == 1

@@ -7,7 +7,7 @@ import pytest
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLIENT, NATIVE_CLIENT, USERS
 from nbauth.cache import CredentialType, PersistedTokenCache
 from nbauth.exceptions import CacheWarning
-from support.cache import expect_line, kill, python_child, run_together
+from support.processes import expect_line, kill, python_child, run_together
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -5,7 +5,7 @@ import msal
 import pytest
 
 from nbauth.cache import CredentialType, SerializableTokenCache
-from nbauth.cache.schema import check_document, entry_key, environment_and_realm, ext_cache_key
+from nbauth.cache.schema import entry_key, environment_and_realm, ext_cache_key, read_document
 from support.cache import NOW, b64, app_event, entra_event, oidc_event, unsigned_jwt
 
 
@@ -92,17 +92,26 @@ def test_environment_and_realm_from_the_token_endpoint():
     assert environment_and_realm("https://127.0.0.1:9000/oidc/token") == ("127.0.0.1", "oidc")
 
 
+def test_a_document_that_is_not_an_object_is_refused():
+    with pytest.raises(ValueError, match="JSON list"):
+        read_document([], {})
+
+
 @pytest.mark.parametrize("document, complaint", [
-    ([], "JSON list"),
     ({"AccessToken": []}, "section AccessToken"),
     ({"RefreshToken": {"k": "v"}}, "entry 'k' in RefreshToken"),
     ({"Account": {"k": {"home_account_id": 7}}}, "home_account_id"),
     ({"AccessToken": {"k": {"secret": "s", "expires_on": "soon"}}}, "expires_on"),
 ])
-def test_check_document_names_the_damage(document, complaint):
-    with pytest.raises(ValueError, match=complaint):
-        check_document(document)
+def test_read_document_keeps_and_names_what_it_cannot_use(document, complaint):
+    reading = read_document(document, {})
+    (problem,) = reading.problems
+    assert complaint in problem
+    assert all(not changed for changed in reading.changed.values())
+    kept = {**reading.kept_sections, **{name: entries for name, entries in reading.kept_entries.items() if entries}}
+    assert kept == document
 
 
-def test_check_document_accepts_unknown_sections():
-    check_document({"AccessToken": {}, "FutureSection": [1, 2], "Version": 3})
+def test_read_document_accepts_unknown_sections():
+    reading = read_document({"AccessToken": {}, "FutureSection": [1, 2], "Version": 3}, {})
+    assert reading.problems == [] and reading.kept_sections == {"FutureSection": [1, 2], "Version": 3}

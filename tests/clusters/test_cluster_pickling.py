@@ -13,7 +13,7 @@ import nbauth
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, NATIVE_CLIENT
 from nbauth import BearerAuth, ConfidentialClientApplication, NbauthCredential, PersistedTokenCache, SignIn
 from nbauth.cluster import CannotCross, ClusterSignIn
-from support.cache import expect_line, kill, python_child
+from support.processes import expect_line, kill, python_child
 from support.integrations import SCOPES, signed_in_app
 
 pytestmark = pytest.mark.timeout(120)

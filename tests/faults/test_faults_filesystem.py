@@ -13,23 +13,18 @@ import pytest
 
 from support.fake_provider import FakeProvider
 from nbauth.exceptions import CacheWarning
-from test_cache_persistence import cache_warnings_are_errors  # noqa: F401 - autouse: unexpected warnings fail
-from support.cache import HOLD_LOCK, expect_line, kill, python_child
-from support.clock import FakeClock
+from support.cache import HOLD_LOCK
+from support.processes import expect_line, kill, python_child
 from support.faults import (SCOPES, fill, make_app, read_only, refresh_tokens_in_memory, refresh_tokens_on_disk,
                                  sign_in, tmpfs)
 
-pytestmark = pytest.mark.timeout(60)
+#: Any CacheWarning a test does not expect fails it.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")]
 
 
 @pytest.fixture
 def provider(fake_server):
     return FakeProvider(fake_server)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -10,56 +10,25 @@ import time
 import pytest
 import requests
 
-from support.fake_provider import CLIENT_ID, FakeProvider
 from nbauth import ConfidentialClientApplication, PublicClientApplication
 from nbauth.provider.authority import discovery
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import DiscoveryError, ProtocolError, TransportError
 from support.fake_http import DROP
-from support.clock import FakeClock
-from support.faults import (FAULTS, SCOPES, TIMEOUT, TOKEN_LIFETIME, Faults, _truncated, assert_kept, make_app,
-                                 refresh_tokens_on_disk, sign_in)
+from nbauth.tokens.refresh import RETRY_AFTER
+from support.fake_provider import CLIENT_ID
+from support.faults import (FAULTS, OUTCOME, SCOPES, TIMEOUT, TOKEN_LIFETIME, Device, Faults, assert_kept, make_app,
+                            refresh_tokens_on_disk, sign_in, truncated)
 
 pytestmark = pytest.mark.timeout(60)
-
-#: What a caller gets when the fault hits a request nothing cached can stand in for.
-OUTCOME = {
-    "down": TransportError,
-    "outage mid-request": TransportError,
-    "slow": TransportError,
-    "reset": TransportError,
-    "truncated": TransportError,
-    "500 html": ProtocolError,
-    "429 long retry-after": ProtocolError,
-    "html login page": ProtocolError,
-    "503 json": "temporarily_unavailable",  # the provider's OAuth error: MSAL's error dict
-}
-assert set(OUTCOME) == set(FAULTS)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def provider(fake_server):
-    provider = FakeProvider(fake_server)
-    provider.extra_response = {"expires_in": TOKEN_LIFETIME}
-    return provider
 
 
 @pytest.fixture
 def faults(provider):
     """The token endpoint, on cue."""
-    faults = Faults(provider.server, "/fake/token", provider._token)
+    faults = Faults(provider.server, "/fake/token", provider.token_endpoint)
     yield faults
     faults.clear()
-
-
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "nbauth" / "token_cache.json"
 
 
 @pytest.fixture
@@ -98,11 +67,15 @@ def test_a_token_due_for_refresh_is_served_through_any_fault(app, faults, provid
     first, account = sign_in(app)
     clock.advance(TOKEN_LIFETIME // 2 + 1)
     faults.start(fault)
-    served = app.acquire_token_silent(SCOPES, account)
+    served = app.acquire_token_silent(SCOPES, account)  # at once, while a refresh fails behind it
     assert (served["token_source"], served["access_token"]) == ("cache", first["access_token"])
+    app.service.wait_for_background(2 * TIMEOUT)
     assert_kept(app, path, first["refresh_token"])
     faults.clear()
-    assert app.acquire_token_silent(SCOPES, account)["token_source"] == "identity_provider"
+    clock.advance(RETRY_AFTER)  # a failed background refresh is tried again after a pause
+    assert app.acquire_token_silent(SCOPES, account)["access_token"] == first["access_token"]
+    app.service.wait_for_background(2 * TIMEOUT)
+    assert app.acquire_token_silent(SCOPES, account)["access_token"] != first["access_token"]
 
 
 def app_token(request) -> tuple:
@@ -150,7 +123,7 @@ def test_a_truncated_body_read_late_by_an_injected_client_is_a_transport_error(p
     session = requests.Session()
     session.stream = True  # the body is read when nbauth asks for it, after post() returned
     app = PublicClientApplication(CLIENT_ID, oidc_authority=provider.issuer, http_client=session, clock=clock)
-    provider.server.enqueue("POST", "/fake/token", _truncated(None))
+    provider.server.enqueue("POST", "/fake/token", truncated(None))
     with pytest.raises(TransportError, match="/fake/token"):  # a refresh token is sent once only
         app.acquire_token_by_refresh_token("rt-from-elsewhere", SCOPES)
     assert "access_token" in app.acquire_token_by_refresh_token("rt-from-elsewhere", SCOPES)
@@ -175,27 +148,6 @@ def test_a_new_process_with_a_warm_cache_is_served_while_the_provider_is_down(fa
 
 
 # ---- device code ------------------------------------------------------------------------------
-class Device:
-    """The fake provider's device endpoint (one code, polled every second) and its token endpoint,
-    which answers the code's polls ``authorization_pending`` until ``approve()``; both on cue."""
-
-    def __init__(self, provider):
-        self.pending = True
-        self.provider = provider
-        self.endpoint = Faults(provider.server, "/fake/device", lambda request: (200, {}, {
-            "device_code": "dc-fault", "user_code": "FAULT-1", "verification_uri": provider.base + "/verify",
-            "expires_in": 600, "interval": 1}))
-        self.token = Faults(provider.server, "/fake/token", self._poll)
-
-    def _poll(self, request):
-        if request.form.get("grant_type", "").endswith("device_code") and self.pending:
-            return 400, {}, {"error": "authorization_pending"}
-        return self.provider._token(request)
-
-    def approve(self):
-        self.pending = False
-
-
 @pytest.fixture
 def device(provider):
     device = Device(provider)

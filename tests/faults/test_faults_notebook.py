@@ -9,8 +9,8 @@ from support.fake_provider import CLIENT_ID
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import OAuthError, ProtocolError, TransportError
 from nbauth.ui import Status
-from test_faults_network import OUTCOME, Device, clock, provider  # noqa: F401 - fixtures
-from support.faults import FAULTS, SCOPES, TIMEOUT, TOKEN_LIFETIME, Faults, assert_kept, make_app, sign_in
+from support.faults import (FAULTS, OUTCOME, SCOPES, TIMEOUT, TOKEN_LIFETIME, Device, Faults, assert_kept, make_app,
+                            sign_in)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -27,7 +27,7 @@ def test_a_signed_in_handle_whose_refresh_fails_recovers_on_the_next_call(provid
     me = handle(provider, path, clock)
     assert me.status is Status.SIGNED_IN  # silently, from the cache
     clock.advance(TOKEN_LIFETIME)
-    faults = Faults(provider.server, "/fake/token", provider._token)
+    faults = Faults(provider.server, "/fake/token", provider.token_endpoint)
     faults.start(fault)
     try:
         expected = OUTCOME[fault] if not isinstance(OUTCOME[fault], str) else OAuthError

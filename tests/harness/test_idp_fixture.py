@@ -33,8 +33,8 @@ from idp.server import (
     IdPStartError,
     LocalIdP,
 )
+from support.processes import TESTS_DIR
 
-TESTS_DIR = Path(__file__).resolve().parents[1]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 

@@ -12,6 +12,8 @@
 //   OP_DC_ENFORCE_INTERVAL  1 = answer slow_down to polls that come sooner than the interval
 //   OP_CLIENT_JWKS          public JWKS (JSON) of the private_key_jwt client nbauth-pkjwt
 //   OP_EXIT_ON_STDIN_EOF    1 = exit when stdin closes (the parent died), as LocalIdP sets it
+//   OP_COOP                 1 = every page sends Cross-Origin-Opener-Policy: same-origin (as many
+//                           identity providers' do), which cuts a sign-in popup off from its opener
 //
 // Users, clients and scopes: op/directory.mjs. Test-only routes: op/test_routes.mjs.
 // It binds 127.0.0.1 only and keeps all state in memory.
@@ -23,7 +25,7 @@ import Provider, { errors } from 'oidc-provider';
 
 import { DevicePolling } from './op/device_polling.mjs';
 import {
-  API, API_SCOPES, ID_TOKEN_CLAIMS, OIDC_SCOPES, clients, findAccount,
+  ID_TOKEN_CLAIMS, OIDC_SCOPES, RESOURCE_SCOPES, STORAGE, STORAGE_ISSUER, clients, findAccount, resourceOf,
 } from './op/directory.mjs';
 import { registerCustomGrants } from './op/grants.mjs';
 import { installRequestHooks } from './op/request_hooks.mjs';
@@ -45,6 +47,7 @@ const CONFIG = {
   enforceDeviceInterval: env('OP_DC_ENFORCE_INTERVAL', '0') === '1',
   clientJwks: process.env.OP_CLIENT_JWKS ? JSON.parse(process.env.OP_CLIENT_JWKS) : undefined,
   exitOnStdinEof: env('OP_EXIT_ON_STDIN_EOF', '0') === '1',
+  coop: env('OP_COOP', '0') === '1',
 };
 if (!['jwt', 'opaque'].includes(CONFIG.accessTokenFormat)) {
   throw new Error(`OP_AT_FORMAT must be jwt or opaque, not ${CONFIG.accessTokenFormat}`);
@@ -53,17 +56,18 @@ if (!['jwt', 'opaque'].includes(CONFIG.accessTokenFormat)) {
 // ---- the test API as a resource server ----------------------------------------------------------
 const resources = {
   resourceServerInfo(ctx, resource) {
-    if (resource !== API) throw new errors.InvalidTarget();
+    if (!Object.hasOwn(RESOURCE_SCOPES, resource)) throw new errors.InvalidTarget();
     return {
-      scope: API_SCOPES.join(' '),
-      audience: API,
+      scope: RESOURCE_SCOPES[resource].join(' '),
+      audience: resource,
       accessTokenFormat: CONFIG.accessTokenFormat,
       accessTokenTTL: CONFIG.accessTokenTTL,
     };
   },
-  // Without a resource parameter, JWT mode aims every access token at the test API; opaque mode
-  // issues tokens for the userinfo endpoint (/me) instead.
-  defaultResource: (ctx, client, oneOf) => oneOf ?? (CONFIG.accessTokenFormat === 'jwt' ? API : undefined),
+  // Without a resource parameter, JWT mode aims every access token at the test API (at storage when
+  // a storage scope is asked for); opaque mode issues tokens for the userinfo endpoint (/me) instead.
+  defaultResource: (ctx, client, oneOf) => oneOf ?? (CONFIG.accessTokenFormat === 'jwt'
+    ? resourceOf(String(ctx?.oidc?.params?.scope ?? '').split(' ')) : undefined),
 };
 
 // ---- the provider ---------------------------------------------------------------------------
@@ -99,6 +103,14 @@ function configuration() {
         defaultResource: resources.defaultResource,
         useGrantedResource: () => true,
         getResourceServerInfo: resources.resourceServerInfo,
+      },
+    },
+    // Storage tokens look like Entra's for Azurite: its issuer form, and an nbf (Azurite requires one).
+    formats: {
+      customizers: {
+        jwt(ctx, token, jwt) {
+          if (token.resourceServer?.audience === STORAGE) Object.assign(jwt.payload, { iss: STORAGE_ISSUER, nbf: jwt.payload.iat });
+        },
       },
     },
     // Public clients must use PKCE; confidential clients may (MSAL's web-app flow always does).
@@ -164,6 +176,7 @@ server.on('request', (req, res) => {
     res.end();
     return;
   }
+  if (CONFIG.coop) res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   req.originalUrl = req.url; // oidc-provider derives its mount path from originalUrl
   req.url = req.url.slice(mount.length) || '/';
   handle(req, res);

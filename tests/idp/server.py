@@ -85,6 +85,7 @@ class LocalIdP:
         access_token_format: str = "jwt",
         mount: str = "/oidc",
         port: int = 0,
+        coop: bool = False,
         ca: TestCA | None = None,
         startup_timeout: float = 20.0,
         stop_timeout: float = 5.0,
@@ -102,6 +103,7 @@ class LocalIdP:
             "OP_MOUNT": mount,
             "OP_PORT": str(port),
             "OP_EXIT_ON_STDIN_EOF": "1",
+            "OP_COOP": "1" if coop else "0",
         }
         self._given_ca = ca
         self._startup_timeout = startup_timeout

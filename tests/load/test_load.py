@@ -18,9 +18,9 @@ def test_silent_acquisitions_from_8_threads_are_cache_hits_that_send_nothing(idp
     app, account = signed_in_app(idp.issuer, tmp_path / "token_cache.json", http_client=session)
     assert app.acquire_token_silent(SCOPES, account)["token_source"] == "cache"
     sent_before, provider_before = len(sent), len(idp.request_log())
-    load = silent_load(app, account, threads=8, seconds=2.0, rate=10_000)
+    load = silent_load(app, account, threads=8, seconds=1.0, rate=10_000)
     assert load.errors == []
-    assert load.calls >= 2_000  # it really ran (the rate itself is bench/load.py's to report)
+    assert load.calls >= 1_000  # it really ran (the rate itself is bench/load.py's to report)
     assert sent[sent_before:] == [] and len(idp.request_log()) == provider_before
 
 
@@ -30,11 +30,11 @@ def test_8_processes_refreshing_through_one_cache_lose_and_reuse_no_refresh_toke
     path = tmp_path / "token_cache.json"
     signed_in_app(provider.issuer, path)
     provider.reset_stats()
-    load = refresh_load(path, provider.issuer, processes=8, seconds=10)
+    load = refresh_load(path, provider.issuer, processes=8, seconds=5)
     outcomes = [entry["outcome"] for entry in provider.token_log("refresh_token")]
     left = [entry["secret"] for entry in PersistedTokenCache(path).search(CredentialType.REFRESH_TOKEN)]
     assert refresh_problems(load, outcomes, left) == []
-    assert load.count("identity_provider") >= 5  # the tokens really rolled over, about once a second
+    assert load.count("identity_provider") >= 3  # the tokens really rolled over, about once a second
     app = persisted_app(provider.issuer, path)
     (account,) = app.get_accounts()
     renewed = app.acquire_token_silent(SCOPES, account, force_refresh=True)  # the refresh token left works

@@ -23,6 +23,17 @@ def login(provider, cache, ui="terminal", **kwargs):
     return nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES, ui=ui, cache=cache, **kwargs)
 
 
+def test_a_cell_waiting_for_a_token_while_the_browser_is_offered_gets_a_device_code(idp, cache):
+    me = login(idp, cache, ui="widget", method="browser")
+    assert (me.status, me.state.method, me.state.user_code) == (Status.WAITING, "choose", "")
+    with pytest.raises(SignInTimeout):
+        me.token(timeout=0.01)  # the widget's browser button could not reach a waiting kernel
+    assert me.state.user_code and me.status is Status.WAITING
+    idp.approve_device(me.state.user_code, "alice")
+    assert me.token(timeout=30)
+    me.cancel()
+
+
 def device_authorizations(provider):
     return [e for e in provider.request_log() if e["endpoint"] == "device_authorization"]
 
@@ -110,7 +121,9 @@ def test_wait_for_a_status_says_whether_it_came(idp, cache):
     me = login(idp, cache)
     assert not me.wait_for(Status.SIGNED_IN, timeout=0.05)
     idp.approve_device(me.state.user_code, "alice")
-    assert me.wait_for(Status.SIGNED_IN, timeout=30) and me.status is Status.SIGNED_IN
+    assert me.wait_for("signed_in", timeout=30) and me.status is Status.SIGNED_IN  # the value works too
+    with pytest.raises(ValueError, match="signed in"):
+        me.wait_for("signed in")
 
 
 def test_headless_fails_before_asking_for_a_code(idp, cache):
@@ -144,7 +157,7 @@ def test_retry_button_shows_a_failure_instead_of_raising(make_idp, cache):
     me = login(provider, cache)
     me.cancel()
     provider.stop()  # the provider is gone: the new code cannot be had
-    me._presenter.on_retry()
+    me.presenter.on_retry()
     assert me.status is Status.ERROR and me.state.detail.endswith("/device/auth: connection failed")
     with pytest.raises(nbauth.TransportError):
         me.token(timeout=0)

@@ -14,7 +14,8 @@ import psutil
 import pytest
 import requests
 
-from browser.lab import descendants, free_port, kill, serving
+from support.lab import serving
+from support.processes import descendants, free_port, kill_all
 
 DEMO = Path(__file__).resolve().parents[2] / "notebooks" / "demo.py"
 LAB_URL = re.compile(r"(http://127\.0\.0\.1:\d+)/lab\?token=(\w+)")
@@ -54,6 +55,6 @@ def test_demo_lab_serves_the_quickstart_until_ctrl_c(tmp_path):
         if demo.poll() is None:
             demo.kill()
             demo.wait()
-        kill(family)
+        kill_all(family)
     with pytest.raises(requests.ConnectionError):  # the provider stopped with the demo
         requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5)

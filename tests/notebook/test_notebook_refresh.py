@@ -10,7 +10,7 @@ import nbauth
 from idp.server import NATIVE_CLIENT
 from nbauth.exceptions import OAuthError
 from nbauth.ui import Status
-from test_notebook_kernel import Kernel, displayed, kernel_env, user_code  # noqa: F401 (a fixture)
+from support.kernel import Kernel, displayed, kernel_env, user_code  # noqa: F401 - a fixture
 
 SCOPES = ["api:read"]
 #: Far under one provider round trip (a refresh here takes tens of milliseconds).
@@ -23,10 +23,10 @@ import os, nbauth
 me = nbauth.login("nbauth-native", oidc_authority=os.environ["NBAUTH_DEMO_AUTHORITY"], scopes=["api:read"])
 """
 
-#: Asks for a token every 10 ms for 10 seconds (over three token lifetimes), timing each call.
+#: Asks for a token every 10 ms for 7 seconds (over two token lifetimes), timing each call.
 BUSY_CELL = """
 import time
-slowest, calls, until = 0.0, 0, time.monotonic() + 10
+slowest, calls, until = 0.0, 0, time.monotonic() + 7
 while time.monotonic() < until:
     started = time.perf_counter()
     assert me.token(0)
@@ -64,7 +64,7 @@ def test_cells_only_meet_the_cache_while_the_kernel_renews_three_second_tokens(m
         slowest, calls = kernel.run(BUSY_CELL).split()
     assert float(slowest) < CACHE_HIT_BOUND and int(calls) > 200
     renewals = provider.token_log("refresh_token")
-    assert len(renewals) >= 3 and {e["outcome"] for e in renewals} == {"ok"}
+    assert len(renewals) >= 2 and {e["outcome"] for e in renewals} == {"ok"}
 
 
 def test_a_revoked_refresh_token_shows_in_the_widget_and_the_next_token_call_signs_in_again(
@@ -127,10 +127,10 @@ def test_signing_out_ends_the_renewal(idp):
     app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=cache)
     app.acquire_token_by_username_password("bob", "bob-pw", SCOPES)
     me = login(idp, cache, "none")
-    renewal = me._renewal
+    renewal = me.renewal
     assert renewal.active and renewal.account == me.account
     me.sign_out()
-    assert not renewal.active and me._renewal is None
+    assert not renewal.active and me.renewal is None
 
 
 def test_a_short_lived_process_can_sign_in_without_background_renewal(idp):
@@ -141,4 +141,4 @@ def test_a_short_lived_process_can_sign_in_without_background_renewal(idp):
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, cache=cache, ui="none",
                       keep_fresh=False)
     assert me.status is Status.SIGNED_IN and me.token(0)
-    assert me._renewal is None
+    assert me.renewal is None

@@ -24,7 +24,6 @@ import base64
 import http.client
 import json
 import logging
-import re
 import threading
 import warnings
 from typing import Any, Callable, Iterable, List, Set
@@ -35,15 +34,10 @@ import pytest
 from idp.browser import login
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, CONFIDENTIAL_POST_CLIENT, NATIVE_CLIENT, PKJWT_CLIENT, \
     USERS, WEB_REDIRECT_URI
-from test_confidential import RecordingSession
-from test_confidential_errors import encrypted, key_lines, traceback_text
+from support.leaks import SENT_SECRETS, WIRE_DUMP, RecordingSession, encrypted, key_lines, traceback_text
 
 SCOPES = ["api:read"]
 BROWSER = "test-browser"  # the thread the test's browser runs in: its own logging is not nbauth's
-#: http.client's debug prints, to the end of their line (threads printing at once interleave them).
-WIRE_DUMP = re.compile(r"(?:send|reply|header): .*")
-SENT_SECRETS = ("code", "code_verifier", "refresh_token", "password", "device_code", "client_secret",
-                "client_assertion", "assertion", "token")
 RECEIVED_SECRETS = ("access_token", "refresh_token", "id_token", "device_code")
 
 
@@ -301,20 +295,20 @@ def widget_views(presenter) -> list:
 def test_the_notebook_handle_leaks_nothing(idp, audit, tmp_path, ui):
     import nbauth
 
-    me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, http_client=audit.wire,
-                      cache=nbauth.PersistedTokenCache(tmp_path / "token_cache.json"))
-    audit.show(f"{ui}: waiting", me, me.state, me._presenter, *(widget_views(me._presenter) if ui == "widget" else []))
+    me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
+                      http_client=audit.wire, cache=nbauth.PersistedTokenCache(tmp_path / "token_cache.json"))
+    audit.show(f"{ui}: waiting", me, me.state, me.presenter, *(widget_views(me.presenter) if ui == "widget" else []))
     idp.approve_device(me.state.user_code, "alice")
     assert me.token(timeout=30)
-    audit.show(f"{ui}: signed in", me, me.state, me.account, *(widget_views(me._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: signed in", me, me.state, me.account, *(widget_views(me.presenter) if ui == "widget" else []))
     me.sign_out()  # revokes the refresh token: it goes on the wire once more
-    audit.show(f"{ui}: signed out", me, *(widget_views(me._presenter) if ui == "widget" else []))
-    denied = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, http_client=audit.wire,
-                          cache=nbauth.SerializableTokenCache())
+    audit.show(f"{ui}: signed out", me, *(widget_views(me.presenter) if ui == "widget" else []))
+    denied = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
+                          http_client=audit.wire, cache=nbauth.SerializableTokenCache())
     idp.deny_device(denied.state.user_code)
     assert denied.wait(30).value == "denied"
     audit.failing(f"{ui}: denied", lambda: denied.token(timeout=0))
-    audit.show(f"{ui}: denied", denied, *(widget_views(denied._presenter) if ui == "widget" else []))
+    audit.show(f"{ui}: denied", denied, *(widget_views(denied.presenter) if ui == "widget" else []))
     audit.check({"device_code", "access_token", "refresh_token", "id_token", "token"})
 
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from idp.server import NATIVE_CLIENT
 from support.cli import CODE, cache_path, env  # noqa: F401 - fixtures
-from test_leak_audit import SENT_SECRETS, WIRE_DUMP
-from test_notebook_kernel import kernel_env, quickstart, user_code  # noqa: F401 - kernel_env is a fixture
+from support.leaks import SENT_SECRETS, WIRE_DUMP
+from support.kernel import kernel_env, quickstart, user_code  # noqa: F401 - kernel_env is a fixture
 
 
 #: Writes the device code of the flow being polled to {path} (found among live objects: nbauth

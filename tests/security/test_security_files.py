@@ -15,9 +15,11 @@ import pytest
 from nbauth.cache import PersistedTokenCache
 from nbauth.exceptions import CacheWarning, ConfigurationError
 from nbauth.cli.settings import load, settings_path
-from test_cache_persistence import cache_warnings_are_errors, on_disk, users  # noqa: F401 - autouse fixture
-from support.cache import NOW, oidc_event
+from support.cache import NOW, oidc_event, on_disk, users
 from support.cli import cache_path, env, nbauth_command  # noqa: F401 - fixtures
+
+#: Any CacheWarning a test does not expect fails it.
+pytestmark = pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")
 
 OTHER_UID = 12345
 MEMORY_ONLY = "nbauth keeps tokens in memory only"

@@ -16,9 +16,9 @@ import pytest
 from nbauth.cache import PersistedTokenCache, TokenCache
 from nbauth.provider.authority import discovery, parse_authority
 from nbauth.transport import Transport
-from test_cache_persistence import on_disk, users
-from support.cache import NOW, expect_line, kill, oidc_event, python_child
+from support.cache import NOW, oidc_event, on_disk, users
 from support.fake_provider import MOUNT, FakeProvider
+from support.processes import expect_line, kill, python_child
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ from support.fake_provider import FakeProvider
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.cache import PersistedTokenCache, TokenCache
-from support.cache import expect_line, kill, python_child
+from support.processes import expect_line, kill, python_child
 
 SCOPES = ["api:read"]
 pytestmark = pytest.mark.timeout(120)
@@ -63,7 +63,7 @@ def test_a_refusal_of_some_scopes_only_keeps_the_refresh_token_for_others(fake_s
     """Entra refuses a refresh for scopes not consented with invalid_grant, suberror consent_required
     (AADSTS65001): that refresh token stays good for the scopes that were consented."""
     provider = FakeProvider(fake_server)
-    answer_ok = provider._token  # its usual answer: tokens
+    answer_ok = provider.token_endpoint  # its usual answer: tokens
 
     def token(request):
         if "api:admin" in request.form.get("scope", "") and request.form.get("grant_type") == "refresh_token":

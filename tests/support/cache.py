@@ -1,6 +1,9 @@
-"""Token events shaped like the ones MSAL's flows hand to the cache (helpers, no tests)."""
+"""Cache helpers (no tests): token events shaped like the ones MSAL's flows hand to the cache, and
+what a cache or its file holds. Child processes import it too, so it stays light (no pytest)."""
 import base64
 import json
+
+from nbauth.cache import CredentialType
 
 NOW = 1_700_000_000
 ENTRA_ENDPOINT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
@@ -51,33 +54,6 @@ def app_event(client_id="daemon", scopes=("https://graph.microsoft.com/.default"
             "response": {"access_token": "app-at", "token_type": "Bearer", "expires_in": 3599}, "data": {}}
 
 
-TESTS_DIR = __import__("pathlib").Path(__file__).resolve().parents[1]
-
-
-def python_child(code: str, *args: str, env=None, **popen):
-    """A separate Python process running ``code`` (``sys.argv[1:]`` = ``args``), pipes on stdin/stdout.
-
-    ``tests/`` is on its path, so it can import these helpers; it talks to the test by lines.
-    ``env`` replaces the environment it inherits.
-    """
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ if env is None else env)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS_DIR), env.get("PYTHONPATH")]))
-    return subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True, env=env, **popen)
-
-
-def expect_line(child, wanted: str) -> str:
-    """Block until the child prints a line starting with ``wanted`` (it fails the test if it dies first)."""
-    for line in child.stdout:
-        if line.startswith(wanted):
-            return line.strip()
-    raise AssertionError(f"child exited ({child.wait()}) before saying {wanted!r}")
-
-
 #: A child that holds the cache's lock until its stdin closes.
 HOLD_LOCK = """
 import sys
@@ -88,28 +64,11 @@ with FileLock(sys.argv[1]).hold(timeout=10):
 """
 
 
-def kill(child) -> None:
-    """SIGKILL the child (as a crash would end it), reap it and close its pipes."""
-    import signal
+def users(cache) -> list:
+    """The home account ids of the cache's accounts, sorted."""
+    return sorted(a["home_account_id"] for a in cache.search(CredentialType.ACCOUNT))
 
-    if child.poll() is None:
-        child.send_signal(signal.SIGKILL)
-    child.wait(10)
-    child.stdin.close()
-    child.stdout.close()
 
-def run_together(children, timeout=90):
-    """Start the children's work at once (all are ready first); return their outputs (each
-    given ``timeout`` seconds to finish)."""
-    try:
-        for child in children:
-            expect_line(child, "ready")
-        for child in children:
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        outputs = [child.communicate(timeout=timeout)[0] for child in children]
-        assert [child.returncode for child in children] == [0] * len(children)
-        return outputs
-    finally:
-        for child in children:
-            kill(child)
+def on_disk(path) -> dict:
+    """The cache file's JSON."""
+    return json.loads(path.read_text())

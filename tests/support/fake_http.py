@@ -141,8 +141,10 @@ class FakeServer:
             raise RuntimeError("FakeServer already started")
         self._server = _Server(("127.0.0.1", self._port), self, self._tls_context())
         self._port = self._server.server_address[1]  # a restart reuses the port
+        # stop() waits for the serving loop to see the request, up to one poll interval: hundreds
+        # of tests stop a server, so the loop looks often
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, name="fake-http", daemon=True)
+                                        kwargs={"poll_interval": 0.005}, name="fake-http", daemon=True)
         self._thread.start()
         return self
 
@@ -184,6 +186,11 @@ class FakeServer:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    @property
+    def running(self) -> bool:
+        """Listening: started and not stopped since."""
+        return self._server is not None
 
     @property
     def port(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import time
 import uuid
@@ -26,6 +27,25 @@ MOUNT = "/fake"
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+#: How many signing keys providers take in turn (see ``provider_key``).
+KEY_RING = 8
+_ring: list = []
+_turn = itertools.count()
+
+
+def provider_key() -> rsa.RSAPrivateKey:
+    """A signing key for a new provider: the next of ``KEY_RING`` keys, made once each.
+
+    Making an RSA key takes tens of milliseconds and hundreds of tests start a provider; a key only
+    has to differ from those of the other providers a test talks to (the last ``KEY_RING``), and
+    each provider also has a ``kid`` of its own. ``new_rsa_key()`` makes a key no provider has.
+    """
+    turn = next(_turn) % KEY_RING
+    if turn == len(_ring):
+        _ring.append(new_rsa_key())
+    return _ring[turn]
 
 
 def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict:
@@ -59,7 +79,7 @@ class FakeProvider:
         self.mount = mount
         self.base = (public_base or server.url) + mount  # where the app sees the endpoints
         self.issuer = issuer or self.base
-        self.key = new_rsa_key()
+        self.key = provider_key()
         self.kid = f"k1-{uuid.uuid4().hex[:8]}"  # keys are cached per JWKS URL for the process, and a
         # later test's provider may get this one's port: its key must not pass for this one's
         self.jwks = {"keys": [public_jwk(self.key, self.kid)]}
@@ -71,7 +91,7 @@ class FakeProvider:
         for discovery in ("/.well-known/openid-configuration", "/v2.0/.well-known/openid-configuration"):
             server.route("GET", mount + discovery, lambda r: (200, {}, self.metadata()))
         server.route("GET", mount + "/jwks", lambda r: (200, {}, self.jwks))
-        server.route("POST", mount + "/token", self._token)
+        server.route("POST", mount + "/token", self.token_endpoint)
 
     def metadata(self) -> dict:
         return {"issuer": self.issuer, "token_endpoint": self.base + "/token",
@@ -92,7 +112,8 @@ class FakeProvider:
              algorithm: str = "RS256") -> str:
         return jwt.encode(claims, key or self.key, algorithm=algorithm, headers={"kid": kid or self.kid})
 
-    def _token(self, request) -> tuple:
+    def token_endpoint(self, request) -> tuple:
+        """The token endpoint's usual answer to any grant: fresh tokens (faults wrap it)."""
         body = {"access_token": f"at-{time.monotonic_ns()}", "token_type": "Bearer", "expires_in": 3600,
                 "refresh_token": f"rt-{time.monotonic_ns()}", "scope": self.scope,
                 "id_token": self.id_token(self.claims(), self), **self.extra_response}

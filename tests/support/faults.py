@@ -21,6 +21,7 @@ import pytest
 from support.fake_provider import CLIENT_ID, FakeProvider
 from nbauth import PublicClientApplication
 from nbauth.cache import CredentialType, PersistedTokenCache
+from nbauth.exceptions import ProtocolError, TransportError
 from support.fake_http import DROP
 from support.clock import FakeClock
 
@@ -31,7 +32,7 @@ TIMEOUT = 0.5
 TOKEN_LIFETIME = 60
 
 
-def _truncated(request) -> tuple:
+def truncated(request) -> tuple:
     """A chunked answer cut off mid-body, the connection then closed (a proxy or server crash)."""
     return 200, {"Transfer-Encoding": "chunked", "Connection": "close"}, b'60\r\n{"access_token": "at-cut'
 
@@ -42,10 +43,24 @@ ANSWERS = {
     "500 html": lambda request: (500, {"Content-Type": "text/html"}, "<html><body>Internal error</body></html>"),
     "503 json": lambda request: (503, {}, {"error": "temporarily_unavailable", "error_description": "busy"}),
     "429 long retry-after": lambda request: (429, {"Retry-After": "3600"}, "Too Many Requests"),
-    "truncated": _truncated,
+    "truncated": truncated,
     "html login page": lambda request: (200, {"Content-Type": "text/html"}, "<html><form>Sign in</form></html>"),
 }
 FAULTS = ["down", "outage mid-request", "slow", *ANSWERS]
+
+#: What a caller gets when the fault hits a request nothing cached can stand in for.
+OUTCOME = {
+    "down": TransportError,
+    "outage mid-request": TransportError,
+    "slow": TransportError,
+    "reset": TransportError,
+    "truncated": TransportError,
+    "500 html": ProtocolError,
+    "429 long retry-after": ProtocolError,
+    "html login page": ProtocolError,
+    "503 json": "temporarily_unavailable",  # the provider's OAuth error: MSAL's error dict
+}
+assert set(OUTCOME) == set(FAULTS)
 
 
 class Faults:
@@ -87,11 +102,32 @@ class Faults:
     def clear(self) -> None:
         self.answer = None
         self._released.set()
-        if self.server._server is None:  # the same port again: the provider is back
+        if not self.server.running:  # the same port again: the provider is back
             self.server.start()
 
     def requests(self) -> int:
         return len(self.server.requests_to(self.path))
+
+
+class Device:
+    """The fake provider's device endpoint (one code, polled every second) and its token endpoint,
+    which answers the code's polls ``authorization_pending`` until ``approve()``; both on cue."""
+
+    def __init__(self, provider):
+        self.pending = True
+        self.provider = provider
+        self.endpoint = Faults(provider.server, "/fake/device", lambda request: (200, {}, {
+            "device_code": "dc-fault", "user_code": "FAULT-1", "verification_uri": provider.base + "/verify",
+            "expires_in": 600, "interval": 1}))
+        self.token = Faults(provider.server, "/fake/token", self._poll)
+
+    def _poll(self, request):
+        if request.form.get("grant_type", "").endswith("device_code") and self.pending:
+            return 400, {}, {"error": "authorization_pending"}
+        return self.provider.token_endpoint(request)
+
+    def approve(self):
+        self.pending = False
 
 
 def make_app(provider: FakeProvider, path: Path, clock: FakeClock, **options) -> PublicClientApplication:

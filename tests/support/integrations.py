@@ -67,7 +67,37 @@ def checking_api(provider, answers=None):
     return handle
 
 
+def api_on(server, provider):
+    """``serve(*answers)``: routes GET and POST /data on ``server`` to ``checking_api(provider,
+    answers)`` and gives the URL; ``tokens_seen(server)`` lists the bearer tokens it was sent."""
+    def serve(*answers):
+        for method in ("GET", "POST"):
+            server.route(method, "/data", checking_api(provider, answers))
+        return server.url + "/data"
+    return serve
+
+
+def tokens_seen(server):
+    return [bearer_of(r) for r in server.requests_to("/data")]
+
+
 def challenge(error, **params):
     """A 401 answer carrying a Bearer challenge."""
     values = ", ".join(f'{name}="{value}"' for name, value in dict(error=error, **params).items())
     return 401, {"WWW-Authenticate": f'Bearer realm="api", {values}'}, json.dumps({"error": error})
+
+
+
+def gated_refreshes(provider, gate):
+    """Make ``provider`` (a FakeProvider) hold each refresh-token grant until ``gate`` (an Event)
+    is set; other grants are answered at once. Returns the list the refresh requests join as
+    they arrive."""
+    refreshes = []
+
+    def token(request):
+        if request.form.get("grant_type") == "refresh_token":
+            refreshes.append(request)
+            assert gate.wait(30), "the test never released the refresh"
+        return provider.token_endpoint(request)
+    provider.server.route("POST", provider.mount + "/token", token)
+    return refreshes

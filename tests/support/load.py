@@ -22,7 +22,7 @@ import requests
 from idp.server import NATIVE_CLIENT, USERS
 from nbauth import PublicClientApplication
 from nbauth.cache import PersistedTokenCache
-from support.cache import python_child, run_together
+from support.processes import python_child, run_together
 
 SCOPES = ["api:read"]
 

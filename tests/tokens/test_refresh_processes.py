@@ -8,7 +8,7 @@ import pytest
 from idp.server import NATIVE_CLIENT
 from nbauth import PublicClientApplication
 from nbauth.cache import PersistedTokenCache
-from support.cache import expect_line, kill, python_child
+from support.processes import expect_line, kill, python_child
 
 SCOPES = ["api:read"]
 pytestmark = pytest.mark.timeout(120)

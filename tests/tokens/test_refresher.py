@@ -14,8 +14,7 @@ from nbauth import ConfigurationError, OAuthError, PublicClientApplication
 from nbauth.protocol.lifecycle import RenewalWindow, TokenState, entry_times, renewal_window
 from nbauth.tokens import refresher as refresher_module
 from nbauth.tokens.refresher import MAX_BACKOFF, Outcome, Refresher, backoff, needs_sign_in
-from support.clock import FakeClock
-from support.cache import python_child
+from support.processes import python_child
 
 SCOPES = ["api:read"]
 #: Far under one provider round trip (a refresh here takes tens of milliseconds).
@@ -96,11 +95,6 @@ class Statuses(queue.Queue):
 
     def take(self, n):
         return [self.get(timeout=10) for _ in range(n)]
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
 
 
 @pytest.fixture

@@ -126,4 +126,4 @@ def test_only_the_ui_widget_modules_import_ipywidgets():
     package = pathlib.Path(__file__).resolve().parents[2] / "nbauth"
     importers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
                        if re.search(r"^\s*(import|from) (ipywidgets|anywidget|IPython)\b", path.read_text(), re.M))
-    assert importers == ["ui/frontend.py", "ui/widget.py"]
+    assert importers == ["ui/browser.py", "ui/frontend.py", "ui/widget.py"]

@@ -3,6 +3,15 @@
 
 export const API = 'urn:nbauth:test-api';
 export const API_SCOPES = ['api:read', 'api:write'];
+// Azure Storage as a second resource, for the Azurite tests: Azurite takes a bearer token only if
+// its iss starts with https://sts.windows.net/ and its aud is the storage resource (it checks
+// expiry, not signatures), so tokens for this resource carry Entra's issuer form (provider.mjs).
+export const STORAGE = 'https://storage.azure.com';
+export const STORAGE_SCOPES = [`${STORAGE}/.default`]; // what Azure's SDKs ask for
+export const STORAGE_ISSUER = 'https://sts.windows.net/00000000-0000-0000-0000-0000000e5701/';
+// Each resource's scopes; a token request naming a storage scope is for the storage resource.
+export const RESOURCE_SCOPES = { [API]: API_SCOPES, [STORAGE]: STORAGE_SCOPES };
+export const resourceOf = (scopes) => (scopes.some((s) => STORAGE_SCOPES.includes(s)) ? STORAGE : API);
 export const OIDC_SCOPES = ['openid', 'offline_access', 'email', 'profile'];
 export const ID_TOKEN_CLAIMS = ['sub', 'email', 'email_verified', 'name', 'preferred_username'];
 export const GRANT = {
@@ -41,7 +50,10 @@ export function clients(clientJwks) {
       client_id: 'nbauth-native',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
-      redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+      // Loopback redirects (any port): nbauth's own loopback server, and the Jupyter callback page of
+      // nbauth's server extension (a Lab at /, and a JupyterHub's one URI for every user).
+      redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://127.0.0.1/nbauth/callback',
+        'http://127.0.0.1/hub/user-redirect/nbauth/callback'],
       response_types: ['code'],
       grant_types: ['authorization_code', 'refresh_token', GRANT.deviceCode, GRANT.password],
     },

@@ -8,18 +8,19 @@ import { errors } from 'oidc-provider';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
 import {
-  API, API_SCOPES, GRANT, ID_TOKEN_CLAIMS, OIDC_SCOPES,
+  API, GRANT, ID_TOKEN_CLAIMS, OIDC_SCOPES, RESOURCE_SCOPES,
   isUser, nowSeconds, passwordMatches, splitScope, userClaims,
 } from './directory.mjs';
 
-const isKnownScope = (s) => OIDC_SCOPES.includes(s) || API_SCOPES.includes(s);
+const isKnownScope = (s) => OIDC_SCOPES.includes(s) || Object.values(RESOURCE_SCOPES).some((r) => r.includes(s));
+const resourceScopes = (resource, scopes) => scopes.filter((s) => RESOURCE_SCOPES[resource]?.includes(s));
 
 // A saved Grant giving `accountId` the requested scopes; returns its id.
 export async function grantFor(provider, client, accountId, scopes, resource) {
   const grant = new provider.Grant({ clientId: client.clientId, accountId });
   grant.addOIDCScope(scopes.filter((s) => OIDC_SCOPES.includes(s)).join(' '));
   grant.addOIDCClaims(ID_TOKEN_CLAIMS);
-  if (resource) grant.addResourceScope(resource, scopes.filter((s) => API_SCOPES.includes(s)).join(' '));
+  if (resource) grant.addResourceScope(resource, resourceScopes(resource, scopes).join(' '));
   return grant.save();
 }
 
@@ -35,7 +36,7 @@ async function issueForAccount(provider, resources, ctx, accountId, gty) {
   const at = new provider.AccessToken({ accountId, client, grantId, gty });
   if (resource) {
     at.resourceServer = new provider.ResourceServer(resource, resources.resourceServerInfo(ctx, resource));
-    at.scope = scopes.filter((s) => API_SCOPES.includes(s)).join(' ');
+    at.scope = resourceScopes(resource, scopes).join(' ');
   } else {
     at.scope = oidcScopes.join(' ');
   }

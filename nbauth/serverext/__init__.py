@@ -1,0 +1,19 @@
+"""nbauth's Jupyter server extension: the page a browser sign-in's redirect lands on.
+
+Enabled by ``jupyter_server_config.d/nbauth.json``, which the package installs; it adds one
+handler, ``<base_url>nbauth/callback`` (``nbauth.serverext.callback``). Importing this module
+imports nothing from Jupyter, so nbauth works where jupyter_server is not installed.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+
+def _jupyter_server_extension_points() -> List[Dict[str, str]]:
+    return [{"module": "nbauth.serverext"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from .callback import install
+
+    install(serverapp.web_app)

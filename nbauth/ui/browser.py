@@ -1,0 +1,177 @@
+"""The widget's browser sign-in (anywidget): the two choices, the sign-in window, its answer.
+
+"Sign in with browser" opens a blank window at once (in the click, so no popup blocker stops it),
+sends the kernel the redirect URI computed from the page (``#jupyter-config-data``: ``baseUrl``, or
+under JupyterHub ``hubPrefix`` + ``user-redirect/``), and points the window at the ``auth_uri`` the
+kernel answers with (a custom message: it never enters the widget's saved state). The redirect's
+parameters come back on ``BroadcastChannel("nbauth-sign-in")`` from nbauth's callback page, or,
+where that page is not served, by reading the window's address once it is back on this origin;
+only those carrying this sign-in's ``state`` go to the kernel. A blocked window becomes a link; a
+window closed before the answer returns to the choices; a window cut off by the provider's
+``Cross-Origin-Opener-Policy`` is said so. ``phase`` (``choose``, ``browser`` or empty) is the
+kernel's; nothing secret is ever a trait.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .base import BrowserActions
+
+_ESM = r"""
+const CHANNEL = "nbauth-sign-in";
+const FEATURES = "popup,width=520,height=700";
+
+function configData() {
+  const el = document.getElementById("jupyter-config-data");
+  try { return JSON.parse(el ? el.textContent : "{}"); } catch (e) { return {}; }
+}
+function slashed(path) {
+  const inner = String(path || "").replace(/^\/+|\/+$/g, "");
+  return inner ? `/${inner}/` : "/";
+}
+function callbackUris() {
+  const data = configData();
+  const base = window.location.origin + slashed(data.baseUrl);
+  const redirect = data.hubPrefix ? window.location.origin + slashed(data.hubPrefix) + "user-redirect/" : base;
+  return { redirect: redirect + "nbauth/callback", page: base + "nbauth/callback" };
+}
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  node.className = cls;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function render({ model, el: root }) {
+  root.classList.add("nbauth-browser");
+  const primary = el("button", "nbauth-browser-start jupyter-button widget-button mod-primary", "Sign in with browser");
+  const secondary = el("button", "nbauth-use-code jupyter-button widget-button", "Use a code instead");
+  const note = el("span", "nbauth-browser-note");
+  const link = el("a", "nbauth-browser-link", "Open the sign-in page");
+  link.target = "_blank";
+  root.append(primary, secondary, note, link);
+  let popup = null, expected = null, watch = null, sawForeign = false, channel = null, extension = null;
+
+  function show() {
+    const phase = model.get("phase");
+    primary.style.display = secondary.style.display = phase === "choose" ? "" : "none";
+    root.style.display = phase ? "" : "none";
+    if (phase !== "browser") { note.textContent = ""; link.style.display = "none"; stopWatching(); }
+    if (!phase) forget();
+  }
+  function say(text, withLink) {
+    note.textContent = text;
+    link.style.display = withLink ? "" : "none";
+  }
+  function stopWatching() { clearInterval(watch); watch = null; }
+  function forget() {
+    expected = null;
+    if (channel) { channel.close(); channel = null; }
+  }
+  function deliver(params) {
+    if (!expected || params.state !== expected) return;
+    forget();
+    stopWatching();
+    model.send({ kind: "redirect", params });
+    try { if (popup && !popup.closed) popup.close(); } catch (e) { /* cut off */ }
+  }
+  function listen() {
+    if (channel) channel.close();
+    channel = new BroadcastChannel(CHANNEL);
+    channel.onmessage = (event) => {
+      const data = event.data || {};
+      if (data.type === "nbauth-redirect" && data.params && typeof data.params === "object") deliver(data.params);
+    };
+  }
+  function look() {  // the fallback: read the window's address once it is back on this origin
+    if (popup.closed) {
+      stopWatching();
+      if (sawForeign) { model.send({ kind: "closed", cut_off: false }); return; }
+      extension.then((active) => {
+        if (!expected) return;
+        if (active) say("The provider's page cut the sign-in window off from this notebook " +
+          "(Cross-Origin-Opener-Policy); finish signing in there: the answer still comes back.", false);
+        else model.send({ kind: "closed", cut_off: true });
+      });
+      return;
+    }
+    let href = "";
+    try { href = popup.location.href; } catch (e) { sawForeign = true; return; }
+    if (!href.startsWith(window.location.origin + "/")) return;
+    const params = Object.fromEntries(new URL(href).searchParams);
+    if (params.state) deliver(params);
+  }
+  function follow(win) {
+    popup = win;
+    sawForeign = false;
+    stopWatching();
+    watch = setInterval(look, 150);
+    say("Sign in in the window that opened; this line changes when you are back.", false);
+  }
+  function open(authUri) {
+    expected = new URL(authUri).searchParams.get("state");
+    link.href = authUri;
+    listen();
+    if (popup && !popup.closed) {
+      popup.location.href = authUri;
+      follow(popup);
+    } else {
+      say("The browser blocked the sign-in window.", true);
+    }
+  }
+  link.addEventListener("click", (event) => {
+    const win = window.open(link.href, "nbauth-sign-in", FEATURES);
+    if (win) { event.preventDefault(); follow(win); }
+  });
+  primary.addEventListener("click", () => {
+    popup = window.open("", "nbauth-sign-in", FEATURES);  // now, in the click: blockers allow it
+    const uris = callbackUris();
+    extension = fetch(uris.page, { credentials: "same-origin" }).then((r) => r.ok, () => false);
+    model.send({ kind: "start", redirect_uri: uris.redirect });
+  });
+  secondary.addEventListener("click", () => model.send({ kind: "use_code" }));
+  model.on("msg:custom", (msg) => {
+    if (msg && msg.kind === "open" && typeof msg.auth_uri === "string") open(msg.auth_uri);
+    else if (msg && msg.kind === "refused") { try { popup && popup.close(); } catch (e) { /* gone */ } }
+  });
+  model.on("change:phase", show);
+  show();
+  return () => { stopWatching(); forget(); model.off("change:phase", show); };
+}
+
+export default { render };
+"""
+
+_CSS = """
+.nbauth-browser { display: flex; align-items: center; flex-wrap: wrap; gap: 8px; margin: 4px 0; }
+.nbauth-browser .nbauth-browser-start, .nbauth-browser .nbauth-use-code { width: auto; padding: 0 12px; }
+.nbauth-browser .nbauth-browser-link { color: var(--jp-content-link-color, #1a73e8); text-decoration: underline; }
+"""
+
+
+class BrowserHelper(anywidget.AnyWidget):
+    """The browser sign-in's front end; ``phase`` is ``choose``, ``browser`` or empty (hidden)."""
+
+    _esm = _ESM
+    _css = _CSS
+    phase = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, actions: BrowserActions, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._actions = actions
+        self.on_msg(self._received)
+
+    def _received(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "start":
+            auth_uri = self._actions.start(content.get("redirect_uri"))
+            self.send({"kind": "open", "auth_uri": auth_uri} if auth_uri else {"kind": "refused"})
+        elif kind == "redirect" and isinstance(content.get("params"), dict):
+            self._actions.redirect(content["params"])
+        elif kind == "closed":
+            self._actions.closed(content.get("cut_off") is True)
+        elif kind == "use_code":
+            self._actions.use_code()
