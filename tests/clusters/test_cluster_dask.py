@@ -10,7 +10,7 @@ import nbauth  # noqa: E402
 import nbauth.cluster.dask  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
-from nbauth import BearerAuth, PersistedTokenCache, TokenCache  # noqa: E402
+from nbauth import BearerAuth, NbauthCredential, PersistedTokenCache, TokenCache  # noqa: E402
 from nbauth.cluster import ClusterSignIn  # noqa: E402
 from nbauth.cluster.bearer_middleware import BearerMiddleware  # noqa: E402
 from support.clusters import (  # noqa: E402
@@ -80,3 +80,27 @@ def test_read_csv_with_the_credential_in_storage_options_computes_on_the_cluster
         answered = [request.headers.get("Authorization", "")[:7] for request in source.requests]
     assert total == 9
     assert answered and set(answered) == {"Bearer "}
+
+
+def test_read_csv_of_abfs_urls_with_the_credential_in_storage_options_on_the_cluster(client, provider, session_ca,
+                                                                                     tmp_path):
+    """The issue's case as data scientists write it: adlfs against Azurite (https, bearer tokens
+    checked), ``storage_options={"credential": ...}``, computed by the workers."""
+    dd = pytest.importorskip("dask.dataframe")
+    blob = pytest.importorskip("azure.storage.blob")
+    pytest.importorskip("adlfs")
+    from nbauth.integrations.aio import AsyncNbauthCredential
+    from support.azurite import ACCOUNT, STORAGE_SCOPE, Azurite
+
+    path = tmp_path / "token_cache.json"
+    signed_in_app(provider, cache=PersistedTokenCache(path), scopes=[STORAGE_SCOPE])
+    me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=[STORAGE_SCOPE],
+                      cache=PersistedTokenCache(path), ui="none", keep_fresh=False)
+    with Azurite(session_ca) as azurite:
+        service = blob.BlobServiceClient(azurite.account_url, credential=NbauthCredential(me))
+        service.create_container("frames")
+        for name, text in {"a.csv": b"x,y\n1,2\n3,4\n", "b.csv": b"x,y\n5,6\n"}.items():
+            service.get_blob_client("frames", name).upload_blob(text)
+        frame = dd.read_csv("abfs://frames/*.csv", storage_options={
+            "account_name": ACCOUNT, "account_host": azurite.account_host, "credential": AsyncNbauthCredential(me)})
+        assert client.compute(frame.x.sum()).result() == 9

@@ -13,6 +13,7 @@ import nbauth
 from idp.server import CLIENT_SECRET, CONFIDENTIAL_CLIENT, NATIVE_CLIENT
 from nbauth import BearerAuth, ConfidentialClientApplication, NbauthCredential, PersistedTokenCache, SignIn
 from nbauth.cluster import CannotCross, ClusterSignIn
+from nbauth.integrations.aio import AsyncNbauthCredential
 from support.processes import expect_line, kill, python_child
 from support.integrations import SCOPES, signed_in_app
 
@@ -43,6 +44,7 @@ def secrets_in(path) -> list:
 
 def crossing_objects(handle):
     return {"handle": handle, "credential": NbauthCredential(handle), "auth": BearerAuth(handle),
+            "async_credential": AsyncNbauthCredential(handle),
             "session": nbauth.authorized_session(handle), "cluster": ClusterSignIn(handle)}
 
 
