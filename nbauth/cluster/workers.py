@@ -8,7 +8,8 @@
 * published: the access tokens the driver publishes (``board``, or a ``fetch`` such as Ray's
   actor); a worker never holds a refresh token then.
 
-``auto`` takes the shared cache when the file is there and holds the account, else published.
+``auto`` takes the shared cache when the file is there and holds the account, else published
+(decided once per worker process, on its first token).
 """
 from __future__ import annotations
 
@@ -55,8 +56,8 @@ def _build(recipe: Recipe) -> TokenSource:
             return _with_default_scopes(token_source(app, account=account), recipe.scopes)
         if recipe.mode == SHARED_CACHE:
             where = recipe.cache_path if app is not None else f"{recipe.cache_path} (not found here)"
-            return _failing(f"the token cache {where} holds no sign-in of this account: sign in on the driver "
-                            "with the same cache, or use mode='published'")
+            raise ConfigurationError(f"the token cache {where} holds no sign-in of this account: sign in on the "
+                                     "driver with the same cache, or use mode='published'")
     return _published(recipe)
 
 
@@ -83,12 +84,6 @@ def _with_default_scopes(source: TokenSource, default: Sequence[str]) -> TokenSo
                force_refresh: bool = False) -> Token:
         return source(list(scopes or default), claims_challenge=claims_challenge, force_refresh=force_refresh)
     return scoped
-
-
-def _failing(message: str) -> TokenSource:
-    def source(scopes: Sequence[str], **_: Any) -> Token:
-        raise ConfigurationError(message)
-    return source
 
 
 def _join_ray() -> None:

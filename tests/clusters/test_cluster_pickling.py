@@ -118,3 +118,10 @@ def test_what_cannot_cross_names_what_to_send_instead(idp, handle):
     with pytest.raises(CannotCross, match=r"not signed in \(sign_in_needed\).*call .token\(\) first"):
         pickle.dumps(pending)
     assert isinstance(pickle.loads(pickle.dumps(NbauthCredential(app, account=account))), NbauthCredential)
+
+
+def test_a_worker_that_cannot_see_the_shared_cache_says_so(handle, tmp_path):
+    elsewhere = ClusterSignIn(handle).recipe.replace(cache_path=str(tmp_path / "elsewhere.json"), mode="shared_cache")
+    worker = pickle.loads(pickle.dumps(ClusterSignIn.from_recipe(elsewhere)))
+    with pytest.raises(nbauth.ConfigurationError, match=r"elsewhere.json \(not found here\).*mode='published'"):
+        worker.token()
