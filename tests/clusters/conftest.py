@@ -1,17 +1,16 @@
-"""Fixtures of the cluster tests: one provider with 10-second tokens and one JWT-checking API per module."""
+"""Fixtures of the cluster tests: the provider with 10-second tokens (one for the session, from the
+top conftest's pool, which retries a start that hangs) and a JWT-checking API for each test."""
 import pytest
 
-from support.clusters import CountingAPI, short_lived_provider
+from support.clusters import TOKEN_SECONDS, CountingAPI
 
 
-@pytest.fixture(scope="module")
-def provider(session_ca):
-    started = short_lived_provider(session_ca)
-    yield started
-    started.stop()
+@pytest.fixture
+def provider(make_idp):
+    return make_idp(access_token_ttl=TOKEN_SECONDS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def api(provider):
     served = CountingAPI(provider)
     yield served

@@ -8,7 +8,6 @@ import time
 
 import requests
 
-from idp.server import LocalIdP
 from support.fake_http import FakeServer
 from support.integrations import checking_api
 
@@ -24,11 +23,6 @@ CALL_EVERY = 0.1
 def refresh_bound(seconds: float = RUN_SECONDS) -> int:
     """Refresh requests allowed at the provider: token lifetimes in the run, plus one."""
     return math.ceil(seconds / TOKEN_SECONDS) + 1
-
-
-def short_lived_provider(ca) -> LocalIdP:
-    """A started provider whose access tokens last TOKEN_SECONDS (refresh tokens rotate on use)."""
-    return LocalIdP(ca=ca, access_token_ttl=TOKEN_SECONDS).start()
 
 
 class CountingAPI:
