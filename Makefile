@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # install (pip install -e) skips data-files, so the Makefile copies it.
 SERVER_CONFIG := etc/jupyter/jupyter_server_config.d/nbauth.json
 
-.PHONY: demo test install install-test chromium bench lab
+.PHONY: demo test install install-test chromium java bench lab
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -40,8 +40,12 @@ $(AZURITE)/node_modules/.package-lock.json: $(AZURITE)/package-lock.json
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's Java 17 for the PySpark tests (tests/clusters).
+java:
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
 install-test: $(STAMP) $(IDP)/node_modules/.package-lock.json $(HUB)/node_modules/.package-lock.json \
-	$(AZURITE)/node_modules/.package-lock.json chromium
+	$(AZURITE)/node_modules/.package-lock.json chromium java
 
 ## The main job: install nbauth and sign in against the local OpenID provider.
 ## DEMO_ARGS=--self-approve approves the code without a person; DEMO_ARGS=--lab opens JupyterLab.

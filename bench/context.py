@@ -28,16 +28,20 @@ class Profile:
     kernel_interval: float = 0.1
     persist_sizes: Tuple[int, ...] = (1, 100, 1_000, 10_000)
     persist_rounds: int = 6
+    cluster_workers: Tuple[int, ...] = (1, 2, 4, 8)  # Dask worker processes (run with --only clusters)
+    cluster_ttl: int = 5  # seconds of access-token life in the cluster benchmark
+    cluster_lifetimes: int = 3
 
 
 PROFILES = {
     "full": Profile("full"),
     "quick": Profile("quick", sizes=(1, 100, 1_000), rounds=5, changed_rounds=5, import_rounds=6,
                      process_rounds=3, fanout_rounds=1, kernel_lifetimes=1, persist_sizes=(1, 1_000),
-                     persist_rounds=3),
+                     persist_rounds=3, cluster_lifetimes=2),
     "smoke": Profile("smoke", sizes=(1, 10), rounds=1, changed_rounds=1, accounts=10, import_rounds=1,
                      process_rounds=1, fanout_rounds=1, threads=4, processes=2, kernel_ttl=2,
-                     kernel_lifetimes=1, kernel_interval=0.2, persist_sizes=(10,), persist_rounds=1),
+                     kernel_lifetimes=1, kernel_interval=0.2, persist_sizes=(10,), persist_rounds=1,
+                     cluster_workers=(1, 2), cluster_ttl=3, cluster_lifetimes=1),
 }
 
 

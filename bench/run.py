@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (about 5 minutes on 2 cores)
     python bench/run.py --quick    # fewer sizes and rounds
     python bench/run.py --only cache_hit --only imports
+    python bench/run.py --only clusters   # Dask workers (opt-in: the test extra's Dask, up to 8 processes)
 
 Prints each table as it completes; writes ``latest.md``, ``latest.json`` and
 ``cache_hit_vs_n.png`` into ``--out`` (default ``bench/results``). Exits 1 if any measured case
@@ -22,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import machine, plot, report  # noqa: E402
-from bench.cases import cache_hit, event_loop, fanout, imports, kernel, persist_cost, persisted_hit  # noqa: E402
+from bench.cases import cache_hit, clusters, event_loop, fanout, imports, kernel, persist_cost, persisted_hit  # noqa: E402
 from bench.context import PROFILES, Context  # noqa: E402
 from bench.providers import REPO, Providers  # noqa: E402
 from bench.table import Table, markdown  # noqa: E402
@@ -30,7 +31,10 @@ from bench.table import Table, markdown  # noqa: E402
 CASES: Dict[str, Callable[[Context], Table]] = {
     "cache_hit": cache_hit.run, "persisted_hit": persisted_hit.run, "imports": imports.run,
     "fanout": fanout.run, "kernel": kernel.run, "persist_cost": persist_cost.run, "event_loop": event_loop.run,
+    "clusters": clusters.run,
 }
+#: Run only when named with --only (they need the test extra's Dask and start many processes).
+OPT_IN = {"clusters"}
 
 
 def _arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -64,7 +68,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     started, load_at_start = time.perf_counter(), machine.load()
     with tempfile.TemporaryDirectory(prefix="nbauth-bench-") as work, Providers(Path(work)) as providers:
         ctx = Context(PROFILES[args.profile], providers, Path(work))
-        tables: List[Table] = [_run_case(name, ctx) for name in CASES if not args.only or name in args.only]
+        wanted = args.only or [name for name in CASES if name not in OPT_IN]
+        tables: List[Table] = [_run_case(name, ctx) for name in CASES if name in wanted]
     info = machine.describe(REPO, load_at_start)
     seconds = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)

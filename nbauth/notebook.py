@@ -377,6 +377,17 @@ class SignIn:
                                 f"call token() again to keep waiting, or cancel()")
         return self._error or FlowError(f"not signed in ({status.value}): call sign_in_again()")
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its recipe (``nbauth.cluster``): a worker gets a ``ClusterSignIn``, never a token."""
+        from .cluster import ClusterSignIn
+
+        return ClusterSignIn.from_recipe, (ClusterSignIn(self).recipe,)
+
+    def __dask_tokenize__(self) -> tuple:
+        from .cluster import ClusterSignIn
+
+        return ("nbauth.SignIn", ClusterSignIn(self).recipe.fields())
+
     def __repr__(self) -> str:
         who = f" as {_name(self._account)}" if self._account else ""
         return f"<nbauth.SignIn {self.status.value}{who} at {self.authority}>"

@@ -77,5 +77,19 @@ class AsyncNbauthCredential:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.close()
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its ``NbauthCredential``'s recipe (``nbauth.cluster``), never a token or secret."""
+        return _wrapping, (self._credential,)
+
+    def __dask_tokenize__(self) -> tuple:
+        return ("nbauth.AsyncNbauthCredential", self._credential.__dask_tokenize__())
+
     def __repr__(self) -> str:
         return f"<AsyncNbauthCredential tenant={self.tenant_id!r}>"
+
+
+def _wrapping(credential: NbauthCredential) -> AsyncNbauthCredential:
+    """An ``AsyncNbauthCredential`` around ``credential`` (how a pickled one is rebuilt)."""
+    wrapper = AsyncNbauthCredential.__new__(AsyncNbauthCredential)
+    wrapper._credential, wrapper._off_loop, wrapper.tenant_id = credential, OffLoop(), credential.tenant_id
+    return wrapper

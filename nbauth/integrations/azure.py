@@ -8,7 +8,7 @@ with ``token_type`` and ``refresh_on``), and their reprs hide the token.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple, Optional, Sequence
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from ..exceptions import ConfigurationError, NbauthError, OAuthError
 from ..redact import mask
@@ -57,6 +57,7 @@ class NbauthCredential:
 
     def __init__(self, provider: Any, *, account: Optional[dict] = None, timeout: Optional[float] = 300.0):
         self._source = token_source(provider, account=account, timeout=timeout)
+        self._provider, self._account = provider, account  # what a pickled copy is made from
         self.tenant_id: Optional[str] = tenant_of(provider)
 
     def get_token(self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None,
@@ -107,6 +108,24 @@ class NbauthCredential:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        """Pickled as the sign-in's recipe (``nbauth.cluster``), never a token or secret."""
+        return NbauthCredential, (self._recipe_handle(),), {"tenant_id": self.tenant_id}
+
+    def __copy__(self) -> "NbauthCredential":
+        """A shallow copy shares the token source (``__reduce__`` is for other processes)."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __dask_tokenize__(self) -> tuple:
+        return ("nbauth.NbauthCredential", self._recipe_handle().recipe.fields(), self.tenant_id)
+
+    def _recipe_handle(self) -> Any:
+        from ..cluster import ClusterSignIn
+
+        return ClusterSignIn(self._provider, account=self._account)
 
     def __repr__(self) -> str:
         return f"<NbauthCredential tenant={self.tenant_id!r}>"
