@@ -24,7 +24,8 @@ _ESM = r"""
 const CHANNEL = "nbauth-sign-in";
 const FEATURES = "popup,width=520,height=700";
 // A provider's Cross-Origin-Opener-Policy cuts the window off as its first page arrives (chromium may
-// show that page as foreign for a moment first); a window that closes later was closed by the person.
+// show that page as foreign for a moment first): without the callback page, where nothing else can
+// bring the answer back, a window that closes this soon is said to be cut off, a later one closed.
 const CUT_OFF_MS = 1000;
 
 function configData() {
@@ -96,12 +97,12 @@ function render({ model, el: root }) {
   function look() {  // the fallback: read the window's address once it is back on this origin
     if (popup.closed) {
       stopWatching();
-      if (foreignSince && Date.now() - foreignSince > CUT_OFF_MS) { model.send({ kind: "closed", cut_off: false }); return; }
+      const early = !foreignSince || Date.now() - foreignSince < CUT_OFF_MS;
       extension.then((active) => {
         if (!expected) return;
-        if (active) say("The provider's page cut the sign-in window off from this notebook " +
+        if (active && !foreignSince) say("The provider's page cut the sign-in window off from this notebook " +
           "(Cross-Origin-Opener-Policy); finish signing in there: the answer still comes back.", false);
-        else model.send({ kind: "closed", cut_off: true });
+        else model.send({ kind: "closed", cut_off: !active && early });
       });
       return;
     }
