@@ -340,10 +340,9 @@ class SignIn:
         if was_cancelled:
             self._settle(attempt, self._state.settle(Status.CANCELLED))
         else:
-            minutes = f"{BROWSER_TIMEOUT / 60:g}"
-            self._settle(attempt, self._state.settle(Status.ERROR, f"no answer from the sign-in window within "
-                                                                  f"{minutes} minutes"), error=SignInTimeout(
-                f"no browser sign-in within {minutes} minutes"))
+            late = f"no answer from the sign-in window within {BROWSER_TIMEOUT / 60:g} minutes"
+            self._settle(attempt, self._state.settle(Status.ERROR, f"{late}; sign in again"),
+                         error=SignInTimeout(f"{late}: call sign_in_again()"))
 
     def _browser_redirect(self, params: Any) -> None:
         """The redirect's parameters from the page: redeemed in a thread (the kernel stays free)."""

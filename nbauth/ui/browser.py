@@ -23,6 +23,10 @@ from .base import BrowserActions
 _ESM = r"""
 const CHANNEL = "nbauth-sign-in";
 const FEATURES = "popup,width=520,height=700";
+// A provider's Cross-Origin-Opener-Policy cuts the window off as its first page arrives (chromium may
+// show that page as foreign for a moment first): without the callback page, where nothing else can
+// bring the answer back, a window that closes this soon is said to be cut off, a later one closed.
+const CUT_OFF_MS = 1000;
 
 function configData() {
   const el = document.getElementById("jupyter-config-data");
@@ -53,13 +57,13 @@ function render({ model, el: root }) {
   const link = el("a", "nbauth-browser-link", "Open the sign-in page");
   link.target = "_blank";
   root.append(primary, secondary, note, link);
-  let popup = null, expected = null, watch = null, sawForeign = false, channel = null, extension = null;
+  let popup = null, expected = null, watch = null, foreignSince = 0, channel = null, extension = null;
 
   function show() {
     const phase = model.get("phase");
     primary.style.display = secondary.style.display = phase === "choose" ? "" : "none";
     root.style.display = phase ? "" : "none";
-    if (phase !== "browser") { note.textContent = ""; link.style.display = "none"; stopWatching(); }
+    if (phase !== "browser") { note.textContent = ""; link.style.display = "none"; stopWatching(); shut(); }
     if (!phase) forget();
   }
   function say(text, withLink) {
@@ -67,6 +71,10 @@ function render({ model, el: root }) {
     link.style.display = withLink ? "" : "none";
   }
   function stopWatching() { clearInterval(watch); watch = null; }
+  function shut() {  // a window whose sign-in ended (cancelled, timed out, answered) can do nothing more
+    try { if (popup && !popup.closed) popup.close(); } catch (e) { /* cut off */ }
+    popup = null;
+  }
   function forget() {
     expected = null;
     if (channel) { channel.close(); channel = null; }
@@ -76,7 +84,7 @@ function render({ model, el: root }) {
     forget();
     stopWatching();
     model.send({ kind: "redirect", params });
-    try { if (popup && !popup.closed) popup.close(); } catch (e) { /* cut off */ }
+    shut();
   }
   function listen() {
     if (channel) channel.close();
@@ -89,24 +97,24 @@ function render({ model, el: root }) {
   function look() {  // the fallback: read the window's address once it is back on this origin
     if (popup.closed) {
       stopWatching();
-      if (sawForeign) { model.send({ kind: "closed", cut_off: false }); return; }
+      const early = !foreignSince || Date.now() - foreignSince < CUT_OFF_MS;
       extension.then((active) => {
         if (!expected) return;
-        if (active) say("The provider's page cut the sign-in window off from this notebook " +
+        if (active && !foreignSince) say("The provider's page cut the sign-in window off from this notebook " +
           "(Cross-Origin-Opener-Policy); finish signing in there: the answer still comes back.", false);
-        else model.send({ kind: "closed", cut_off: true });
+        else model.send({ kind: "closed", cut_off: !active && early });
       });
       return;
     }
     let href = "";
-    try { href = popup.location.href; } catch (e) { sawForeign = true; return; }
+    try { href = popup.location.href; } catch (e) { foreignSince = foreignSince || Date.now(); return; }
     if (!href.startsWith(window.location.origin + "/")) return;
     const params = Object.fromEntries(new URL(href).searchParams);
     if (params.state) deliver(params);
   }
   function follow(win) {
     popup = win;
-    sawForeign = false;
+    foreignSince = 0;
     stopWatching();
     watch = setInterval(look, 150);
     say("Sign in in the window that opened; this line changes when you are back.", false);
@@ -135,7 +143,7 @@ function render({ model, el: root }) {
   secondary.addEventListener("click", () => model.send({ kind: "use_code" }));
   model.on("msg:custom", (msg) => {
     if (msg && msg.kind === "open" && typeof msg.auth_uri === "string") open(msg.auth_uri);
-    else if (msg && msg.kind === "refused") { try { popup && popup.close(); } catch (e) { /* gone */ } }
+    else if (msg && msg.kind === "refused") shut();
   });
   model.on("change:phase", show);
   show();

@@ -47,7 +47,8 @@ _APPS = {  # how each front end is started, and its option for exposing the app 
 class Lab:
     """A JupyterLab (or Notebook 7) server with its own Jupyter folders, serving ``root``.
 
-    ``extension`` enables nbauth's server extension with the config file the package ships; the
+    ``extension`` enables nbauth's server extension with the config file the package ships; without
+    it, the extension is disabled (an installed nbauth enables it in the environment's config). The
     server and its kernels import nbauth from this checkout.
     """
 
@@ -65,11 +66,16 @@ class Lab:
     def start(self) -> "Lab":
         self.root.mkdir(parents=True)
         settings = quiet_lab_settings(self._home / "lab-settings")
+        config_d = _mkdir(self._home / "config" / "jupyter_server_config.d")
         if self.extension:
-            shutil.copy(SHIPPED_CONFIG, _mkdir(self._home / "config" / "jupyter_server_config.d"))
+            shutil.copy(SHIPPED_CONFIG, config_d)
+        else:  # the environment's config (the package's data files) enables it: the user's turns it off
+            (config_d / SHIPPED_CONFIG.name).write_text(json.dumps(
+                {"ServerApp": {"jpserver_extensions": {"nbauth.serverext": False}}}))
         module, expose, landing = _APPS[self.app]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                **self._env,
+               "JUPYTER_PREFER_ENV_PATH": "0",  # this server's own folders come before the venv's
                "JUPYTER_CONFIG_DIR": str(self._home / "config"), "JUPYTER_DATA_DIR": str(self._home / "data"),
                "JUPYTER_RUNTIME_DIR": str(self._home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
                "JUPYTERLAB_WORKSPACES_DIR": str(self._home / "workspaces"),
