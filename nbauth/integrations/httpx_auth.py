@@ -23,7 +23,7 @@ import httpx
 
 from .aio import OffLoop
 from .challenge import retry_for
-from .source import Token, TokenSource, token_source
+from .source import CrossesAsRecipe, Token, TokenSource, token_source
 
 
 class _Ask(NamedTuple):
@@ -36,7 +36,7 @@ class _Ask(NamedTuple):
 _Step = Union[_Ask, httpx.Request]
 
 
-class HttpxBearerAuth(httpx.Auth):
+class HttpxBearerAuth(CrossesAsRecipe, httpx.Auth):
     """An ``httpx.Auth`` sending the token source's bearer token and retrying a 401 challenge once.
 
     ``provider`` is anything :func:`nbauth.integrations.source.token_source` takes (a ``SignIn``
@@ -49,6 +49,7 @@ class HttpxBearerAuth(httpx.Auth):
         self.source: TokenSource = token_source(provider, account=account)
         self.scopes = list(scopes or [])
         self._off_loop = OffLoop()
+        self.remember_recipe(provider, account)
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         steps = self._steps(request)

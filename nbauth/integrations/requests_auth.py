@@ -16,20 +16,20 @@ that answers, a second 401 included, goes back to the caller. A request whose bo
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence
 
 import requests
 from requests.cookies import extract_cookies_to_jar
 
 from .challenge import retry_for
-from .source import TokenSource, token_source
+from .source import CrossesAsRecipe, TokenSource, token_source
 
 #: Marks the prepared request this auth signed. Copies (the retry, or a redirect whose
 #: Authorization header requests dropped for another host) lack it, so they are never retried.
 _SIGNED = "_nbauth_signed"
 
 
-class BearerAuth(requests.auth.AuthBase):
+class BearerAuth(CrossesAsRecipe, requests.auth.AuthBase):
     """A ``requests`` auth that sends the token source's bearer token and retries a 401 once.
 
     ``provider`` is anything :func:`nbauth.integrations.source.token_source` takes (a ``SignIn``
@@ -43,7 +43,7 @@ class BearerAuth(requests.auth.AuthBase):
                  account: Optional[dict] = None):
         self.source: TokenSource = token_source(provider, account=account)
         self.scopes = list(scopes or [])
-        self._provider, self._account = provider, account  # what a pickled copy is made from
+        self.remember_recipe(provider, account)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if not isinstance(request, requests.PreparedRequest):  # e.g. httpx, which calls any callable auth
@@ -74,24 +74,6 @@ class BearerAuth(requests.auth.AuthBase):
         answer.history.append(response)
         answer.request = again
         return answer
-
-    def __reduce__(self) -> Tuple[Any, ...]:
-        """Pickled as the sign-in's recipe (``nbauth.cluster``), never a token or secret."""
-        return BearerAuth, (self._recipe_handle(), self.scopes)
-
-    def __copy__(self) -> "BearerAuth":
-        """A shallow copy shares the token source (``__reduce__`` is for other processes)."""
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        return clone
-
-    def __dask_tokenize__(self) -> tuple:
-        return ("nbauth.BearerAuth", self._recipe_handle().recipe.fields(), tuple(self.scopes))
-
-    def _recipe_handle(self) -> Any:
-        from ..cluster import ClusterSignIn
-
-        return ClusterSignIn(self._provider, account=self._account, scopes=self.scopes or None)
 
     def __repr__(self) -> str:
         return f"<BearerAuth scopes={self.scopes!r}>"

@@ -10,7 +10,7 @@ methods. Either way their cache, refresh and locking apply unchanged.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Optional, Protocol, Sequence
+from typing import Any, Callable, List, NamedTuple, Optional, Protocol, Sequence, Tuple
 
 from ..clock import Clock, system_clock
 from ..exceptions import ConfigurationError, OAuthError
@@ -173,3 +173,31 @@ def _required(scopes: Sequence[str]) -> list:
     if not scopes:
         raise ConfigurationError("scopes are needed: name the API's scopes (e.g. ['api://app/.default'])")
     return list(scopes)
+
+
+class CrossesAsRecipe:
+    """For auth objects made from ``token_source(provider, account=...)`` and ``scopes``: pickled
+    (to Dask, Spark or Ray workers) as the sign-in's recipe (``nbauth.cluster``), never a token or
+    a secret; a shallow copy in this process shares the token source."""
+
+    scopes: List[str]
+
+    def remember_recipe(self, provider: Any, account: Optional[dict]) -> None:
+        """Keep what a pickled copy is made from (call it in ``__init__``)."""
+        self._provider, self._account = provider, account
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return type(self), (self._recipe_handle(), self.scopes)
+
+    def __copy__(self) -> Any:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __dask_tokenize__(self) -> tuple:
+        return (f"nbauth.{type(self).__name__}", self._recipe_handle().recipe.fields(), tuple(self.scopes))
+
+    def _recipe_handle(self) -> Any:
+        from ..cluster import ClusterSignIn
+
+        return ClusterSignIn(self._provider, account=self._account, scopes=self.scopes or None)

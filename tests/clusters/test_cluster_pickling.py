@@ -44,7 +44,7 @@ def secrets_in(path) -> list:
 
 def crossing_objects(handle):
     return {"handle": handle, "credential": NbauthCredential(handle), "auth": BearerAuth(handle),
-            "async_credential": AsyncNbauthCredential(handle),
+            "async_credential": AsyncNbauthCredential(handle), "httpx_auth": nbauth.HttpxBearerAuth(handle),
             "session": nbauth.authorized_session(handle), "cluster": ClusterSignIn(handle)}
 
 
