@@ -9,21 +9,10 @@ import pytest
 from nbauth.exceptions import OAuthError
 from nbauth.integrations.httpx_auth import HttpxBearerAuth
 from nbauth.integrations.source import token_source
-from support.integrations import SCOPES, api_on, challenge, signed_in_handle, tokens_seen, verified_claims
+from support.integrations import SCOPES, challenge, tokens_seen, verified_claims
 
 CLAIMS = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def handle(idp):
-    return signed_in_handle(idp)
-
-
-@pytest.fixture
-def api(fake_server, idp):
-    """Routes GET and POST /data to an API that takes only the local provider's tokens."""
-    return api_on(fake_server, idp)
 
 
 def in_async_client(auth, send):

@@ -12,21 +12,9 @@ from nbauth.exceptions import ConfigurationError, OAuthError
 from nbauth.integrations.requests_auth import BearerAuth, authorized_session
 from nbauth.integrations.source import token_source
 from support.fake_http import FakeServer
-from support.integrations import (SCOPES, api_on, challenge, signed_in_app, signed_in_handle,
-                                  tokens_seen, verified_claims)
+from support.integrations import SCOPES, challenge, signed_in_app, tokens_seen, verified_claims
 
 CLAIMS = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}'
-
-
-@pytest.fixture
-def handle(idp):
-    return signed_in_handle(idp)
-
-
-@pytest.fixture
-def api(fake_server, idp):
-    """Routes GET and POST /data to an API that takes only the local provider's tokens."""
-    return api_on(fake_server, idp)
 
 
 def test_requests_carry_the_signed_in_token_served_from_the_cache(handle, api, fake_server, idp):
