@@ -35,8 +35,12 @@ class FlowState:
     detail: str = ""
     authority: str = ""
     #: How the person is asked while waiting: "" a device code; "choose" between the browser and a
-    #: code; "browser" a sign-in window is open.
+    #: code; "browser" a sign-in window is open; "contacting" nothing yet, the provider is being asked.
     method: str = ""
+    #: Waiting with a code while the provider does not answer (polling goes on, with backoff).
+    retrying: bool = False
+    #: Signed in from the saved (cached) sign-in, without asking the person.
+    saved: bool = False
 
     @classmethod
     def from_flow(cls, flow: Mapping[str, Any], authority: str) -> "FlowState":
@@ -118,12 +122,16 @@ def status_line(state: FlowState, now: Optional[float] = None) -> str:
         return f"{detail}; choose how to sign in." if detail else "Choose how to sign in."
     if status is Status.WAITING and state.method == "browser":
         return "Waiting for you to sign in in the sign-in window."
+    if status is Status.WAITING and state.method == "contacting":
+        return f"Contacting {state.authority or 'the provider'}\u2026"
     if status is Status.WAITING:
         left = f"; the code expires {expiry(state.expires_at, now)}" if state.expires_at else ""
-        return f"Waiting for you to sign in{left}."
+        blip = "; the provider is not answering, retrying" if state.retrying else ""
+        return f"Waiting for you to sign in{blip}{left}."
     if status is Status.SIGNED_IN:
         where = f" at {state.authority}" if state.authority else ""
-        return f"Signed in as {detail or 'an unnamed account'}{where}. Tokens refresh automatically."
+        saved = " (saved sign-in)" if state.saved else ""
+        return f"Signed in as {detail or 'an unnamed account'}{where}{saved}. Tokens refresh automatically."
     return _ENDINGS[status] + (f": {detail}" if detail else "") + "."
 
 
