@@ -59,6 +59,10 @@ class Presenter(abc.ABC):
         """The sign-in ended (signed in, denied, expired, cancelled, failed or signed out)."""
         self.render(state)
 
+    def reveal(self) -> None:
+        """Show this sign-in again in the output of the cell running now (a notebook presenter),
+        so a sign-in a later cell needs appears where the person is; elsewhere nothing to do."""
+
     def cancel(self) -> None:
         """Stop the pending sign-in (what a Cancel button or Ctrl-C does)."""
         self.cancel_event.set()
