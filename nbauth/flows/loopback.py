@@ -109,12 +109,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.connections.busy(self.connection)
         status, page = self.server.listener.offer(self.path)
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(page)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(page)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(page)
+        finally:  # the waiter may close the listener at once: only after the page went out
+            self.server.listener.answered()
 
     def log_message(self, format: str, *args: object) -> None:  # the query carries the code
         logger.debug("loopback listener answered a request")
@@ -202,7 +205,8 @@ class LoopbackListener:
         return f"LoopbackListener(redirect_uri={self.redirect_uri!r})"
 
     def offer(self, request_path: str) -> Tuple[int, bytes]:
-        """Take one request's path and query: the status and page to answer it with."""
+        """Take one request's path and query: the status and page to answer it with (a redirect
+        taken here reaches ``wait`` once the handler has ``answered``)."""
         try:
             parts = urlsplit(request_path)
         except ValueError:  # e.g. "GET http://[ HTTP/1.1"
@@ -220,10 +224,14 @@ class LoopbackListener:
             if self._params is not None:
                 return 409, _page("This sign-in has already received its response.", {}, "Already done")
             self._params = params
-        self._arrived.set()
         if params.get("error"):
             return 200, _page(self._error_template, params, "Sign-in failed")
         return 200, _page(self._success_template, params, "Signed in")
+
+    def answered(self) -> None:
+        """A request was answered: if it brought the redirect, ``wait`` returns it now."""
+        if self._params is not None:
+            self._arrived.set()
 
     def wait(self, timeout: Optional[float] = None) -> Dict[str, str]:
         """The redirect's query parameters; FlowError when none came within ``timeout`` s."""

@@ -77,3 +77,15 @@ def test_a_given_port_is_used_and_a_busy_one_is_a_clear_error():
 def test_non_loopback_redirect_uris_are_refused(uri):
     with pytest.raises(ConfigurationError, match="redirect URI"):
         LoopbackListener("s", redirect_uri=uri)
+
+
+def test_the_browser_gets_the_whole_page_even_when_the_caller_closes_at_once():
+    """The sign-in ends (and the listener closes) as soon as the wait returns: the page that tells
+    the person they may close the window must still arrive whole (seen cut off under load)."""
+    for attempt in range(30):
+        with LoopbackListener(f"s{attempt}", redirect_uri="http://127.0.0.1/callback") as listening:
+            closer = threading.Thread(target=lambda: (listening.wait(10), listening.close()))
+            closer.start()
+            page = get(listening, f"/callback?code=c&state=s{attempt}")
+            closer.join(10)
+        assert page.status_code == 200 and "close this window" in page.text, attempt
