@@ -17,13 +17,14 @@ from ..exceptions import ConfigurationError, IdTokenError, OAuthError
 from ..protocol.client_auth import ClientAuth, PublicClientAuth
 from ..protocol.oauth2 import Grant, password_grant, refresh_token_grant, parse_json_object
 from ..provider.authority import Authority, parse_authority
+from ..provider.http_cache import http_cache_store
 from ..redact import RedactedDict
 from ..tokens.result import TokenResult
 from ..tokens.service import TokenService
 from ..transport import Transport
 from ..transport.session import DEFAULT_TIMEOUT
 from .keywords import check_keywords, extra_fields, with_data
-from .options import check_exclude_scopes, refuse_unsupported
+from .options import app_headers, check_exclude_scopes, check_instance_discovery, refuse_unsupported
 
 if TYPE_CHECKING:
     from ..tokens.refresher import RefreshStatus, Renewal
@@ -68,12 +69,17 @@ class ClientApplication:
         if not isinstance(client_id, str) or not client_id:
             raise ConfigurationError("client_id must be a non-empty string")
         refuse_unsupported({"verify": verify, "proxies": proxies, "azure_region": azure_region,
-                             "allow_broker": allow_broker})
+                             "allow_broker": allow_broker, "enable_pii_log": enable_pii_log})
         self.client_id = client_id
         self.client_credential = client_credential
         self.client_claims = client_claims
-        self.authority: Authority = parse_authority(authority, oidc_authority=oidc_authority)
+        # As in msal, validate_authority=False vouches for the authority's host as instance_discovery=False
+        # does: no alias groups, and a host nbauth does not know as Microsoft's still speaks Entra's protocol.
+        instance_discovery = False if validate_authority is False else check_instance_discovery(instance_discovery)
+        self.authority: Authority = parse_authority(authority, oidc_authority=oidc_authority,
+                                                    vouched=instance_discovery is False)
         self.validate_authority = validate_authority
+        self.app_name, self.app_version = app_name, app_version
         if token_cache is None:
             from ..cache import TokenCache
 
@@ -82,9 +88,11 @@ class ClientApplication:
         self.http_client = http_client
         self.service = TokenService(
             client_id, self.authority, client_auth=self._make_client_auth(client_credential, clock), cache=token_cache,
-            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock), clock=clock,
-            wait=wait, client_capabilities=list(client_capabilities or []),
-            exclude_scopes=check_exclude_scopes(exclude_scopes), instance_discovery=instance_discovery)
+            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock,
+                                post_headers=app_headers(app_name, app_version)),
+            clock=clock, wait=wait, client_capabilities=list(client_capabilities or []),
+            exclude_scopes=check_exclude_scopes(exclude_scopes), instance_discovery=instance_discovery,
+            metadata_store=http_cache_store(http_cache))
 
     @property
     def token_cache(self) -> Any:

@@ -27,6 +27,8 @@ REFUSED = {
     "enable_broker_on_linux": "nbauth does not support enable_broker_on_linux (no broker)",
     "enable_broker_on_wsl": "nbauth does not support enable_broker_on_wsl (no broker)",
     "enable_msa_passthrough": "nbauth does not support enable_msa_passthrough (a broker option)",
+    "enable_pii_log": "nbauth does not support enable_pii_log: MSAL uses it to put personal data in its broker's "
+                      "logs, and nbauth has no broker (leave it out; nbauth's logs stay free of tokens and secrets)",
     "verify": "nbauth does not support MSAL's verify option (pass http_client= a configured requests.Session)",
     "proxies": "nbauth does not support MSAL's proxies option (pass http_client= a configured requests.Session)",
 }

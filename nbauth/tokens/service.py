@@ -27,7 +27,8 @@ from ..protocol.idtoken_claims import check_same_account
 from ..protocol.lifecycle import RenewalWindow, TokenState
 from ..protocol.oauth2 import Grant, device_code_grant, merge_claims, parse_json_object
 from ..provider import revocation, token_endpoint
-from ..provider.authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
+from ..provider.authority import (Authority, MetadataStore, ProviderMetadata, discovery, entra_aliases,
+                                  parse_authority)
 from ..transport import HttpResponse, Transport
 from .accounts import accounts_in, provider_query, remove_account_entries
 from .cached import Cached, best_access_token, latest_renewal
@@ -59,7 +60,7 @@ class TokenService:
     def __init__(self, client_id: str, authority: Authority, *, client_auth: ClientAuth, cache: TokenCacheLike,
                  transport: Transport, clock: Clock = system_clock, wait: Wait = system_wait,
                  client_capabilities: Sequence[str] = (), exclude_scopes: Sequence[str] = (),
-                 instance_discovery: Optional[bool] = None) -> None:
+                 instance_discovery: Optional[bool] = None, metadata_store: Optional[MetadataStore] = None) -> None:
         self.client_id = client_id
         self.authority = authority
         self.client_auth = client_auth
@@ -70,6 +71,7 @@ class TokenService:
         self.client_capabilities = list(client_capabilities)
         self.exclude_scopes = list(exclude_scopes)
         self.instance_discovery = instance_discovery
+        self.metadata_store = metadata_store  # where discovery documents outlive the process; else the cache's
         self._flights = SingleFlight()
         self._refresh = Refresh(self)
         self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
@@ -84,11 +86,12 @@ class TokenService:
             return self.authority
         if self.authority.kind == "oidc":
             return parse_authority(oidc_authority=authority)
-        return parse_authority(authority)
+        return parse_authority(authority, vouched=self.instance_discovery is False)
 
     def metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
         """The provider's discovered configuration (once per process per authority)."""
-        return discovery.get(authority or self.authority, self.transport, self.cache.discovery_store)
+        store = self.metadata_store or self.cache.discovery_store
+        return discovery.get(authority or self.authority, self.transport, store)
 
     @staticmethod
     def environment(authority: Authority) -> str:
