@@ -23,7 +23,7 @@ from ..tokens.result import TokenResult
 from ..tokens.service import TokenService
 from ..transport import Transport
 from ..transport.session import DEFAULT_TIMEOUT
-from .keywords import check_keywords, extra_fields, with_data
+from .keywords import check_keywords, extra_fields
 from .options import app_headers, check_exclude_scopes, check_instance_discovery, refuse_unsupported
 
 if TYPE_CHECKING:
@@ -114,8 +114,7 @@ class ClientApplication:
     def _redeem(self, grant: Grant, requested: List[str], data: Optional[Mapping[str, str]], **options: Any) -> TokenResult:
         """Redeem ``grant`` with MSAL's ``data=`` extra body fields, which also key the cached
         access token (``ext_cache_key``), as in MSAL."""
-        fields = extra_fields(data)
-        return self.service.redeem(with_data(grant, fields), requested, cache_data=fields or None, **options)
+        return self.service.redeem(grant, requested, data=extra_fields(data), **options)
 
     def _make_client_auth(self, client_credential: Any, clock: Clock) -> ClientAuth:
         """How this application authenticates at the token endpoint (overridden by subclasses)."""
@@ -137,27 +136,26 @@ class ClientApplication:
                              **kwargs: Any) -> Optional[dict]:
         """A token from the cache or by a cached refresh token, or None (errors included)."""
         result = self.acquire_token_silent_with_error(scopes, account, authority, force_refresh, claims_challenge,
-                                                      **kwargs)
+                                                      **kwargs)  # data= among them
         return result if result and "error" not in result else None
 
     @errors_as_results
     def acquire_token_silent_with_error(self, scopes: List[str], account: Optional[dict],
                                         authority: Optional[str] = None, force_refresh: bool = False,
-                                        claims_challenge: Optional[str] = None, **kwargs: Any) -> Optional[dict]:
+                                        claims_challenge: Optional[str] = None, *,
+                                        data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> Optional[dict]:
         """A token without user interaction: a cached access token for ``scopes`` if it is
         fresh; else one redeemed with the account's refresh token (a token due for refresh but
         still valid is returned if that fails). None when the cache has nothing for the account.
 
         Concurrent callers for the same account, scopes and authority share one refresh, and
         processes sharing a ``PersistedTokenCache`` redeem each refresh token once (one that
-        waited uses the token another wrote). ``data=`` (extra body fields) is not supported here.
+        waited uses the token another wrote). ``data=`` adds body fields to the refresh, and
+        only a token asked with the same fields is served from the cache, as in MSAL.
         """
-        if kwargs.get("data"):
-            raise ConfigurationError("acquire_token_silent(data=...) is not supported by nbauth: the cache is "
-                                     "searched without extra request fields")
-        check_keywords("acquire_token_silent", {k: v for k, v in kwargs.items() if k != "data"})
+        check_keywords("acquire_token_silent", kwargs)
         return self.service.silent(scopes, account, authority=authority, force_refresh=force_refresh,
-                                   claims_challenge=claims_challenge)
+                                   claims_challenge=claims_challenge, data=extra_fields(data))
 
     # ---- background renewal -------------------------------------------------------------------
     def keep_fresh(self, account: dict, scopes: List[str],

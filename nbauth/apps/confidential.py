@@ -23,7 +23,7 @@ from ..cache.schema import ext_cache_key
 from ..redact import RedactedDict, conceal
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
-from .keywords import check_keywords, extra_fields, with_data
+from .keywords import check_keywords, extra_fields
 
 
 def user_assertion_hash(user_assertion: str) -> str:
@@ -109,10 +109,10 @@ class ConfidentialClientApplication(AuthCodeFlows):
                    owner: Dict[str, Optional[str]], fields: Dict[str, str]) -> Any:
         """``service.app_token`` with extra body fields, which key the cache (``ext_cache_key``)."""
         ext = ext_cache_key(fields)
-        cache_data = {k: v for k, v in {**owner, **fields}.items() if v is not None and k != "home_account_id"}
-        return self.service.app_token(with_data(grant, fields), requested, claims_challenge=claims_challenge,
+        cache_data = {k: v for k, v in owner.items() if v is not None and k != "home_account_id"}
+        return self.service.app_token(grant, requested, claims_challenge=claims_challenge,
                                       owner=dict(owner, **({"ext_cache_key": ext} if ext else {})),
-                                      cache_data=cache_data or None)
+                                      data=fields, cache_data=cache_data or None)
 
     def remove_tokens_for_client(self) -> None:
         """Forget every token :meth:`acquire_token_for_client` cached for this app."""
