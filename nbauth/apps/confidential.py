@@ -57,6 +57,13 @@ def user_fic_grant(assertion: str, scopes: List[str], username: Optional[str], u
                               "client_info": "1", **user})
 
 
+def anchor_mailbox(username: Optional[str], user_object_id: Optional[str], tenant: str) -> Dict[str, str]:
+    """Entra's routing hint for a request on a user's behalf, as MSAL sends it (``upn:<name>``,
+    else ``Oid:<object id>@<tenant>``); left out when it cannot be a header value (it is a hint)."""
+    anchor = f"upn:{username}" if username else f"Oid:{user_object_id}@{tenant}"
+    return {"X-AnchorMailbox": anchor} if anchor.isascii() and anchor.isprintable() else {}
+
+
 def _warn_if_static_assertion(credential: Any) -> None:
     if isinstance(credential, Mapping) and isinstance(credential.get("client_assertion"), (str, bytes)):
         warnings.warn("A static string client_assertion expires and is not renewed: pass a callable that "
@@ -144,8 +151,10 @@ class ConfidentialClientApplication(AuthCodeFlows):
             data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """A user's token for a federated identity credential (``assertion``, e.g. an agent
         instance's token), the user named by ``username`` or ``user_object_id`` (Entra's
-        ``user_fic`` grant, as MSAL). The tokens go into the cache under that user's account."""
+        ``user_fic`` grant, as MSAL, with its ``X-AnchorMailbox`` routing hint). The tokens go
+        into the cache under that user's account."""
         check_keywords("acquire_token_by_user_federated_identity_credential", kwargs)
         requested = self.service.requested_scopes(scopes)
-        return self._redeem(user_fic_grant(assertion, requested, username, user_object_id), requested, data,
-                            claims_challenge=claims_challenge)
+        grant = user_fic_grant(assertion, requested, username, user_object_id)
+        return self._redeem(grant, requested, data, claims_challenge=claims_challenge,
+                            headers=anchor_mailbox(username, user_object_id, self.authority.tenant))

@@ -1,6 +1,7 @@
 """MSAL's ``data=`` (extra body fields of a token request) on silent acquisition and on the device
 flow: sent, and keying the cached access token as msal 1.39 keys it (a token asked with other
-fields, or none, is not served for them), checked against the real msal on one cache document."""
+fields, or none, is not served for them), checked against the real msal on one cache document; and
+the X-AnchorMailbox routing hint msal sends with a user federated identity credential."""
 import json
 
 import msal
@@ -85,3 +86,16 @@ def test_the_device_flow_sends_data_and_keys_its_token(fake_server):
     assert entry["ext_cache_key"] == msal.token_cache._compute_ext_cache_key(DATA)
     (account,) = app.get_accounts()
     assert app.acquire_token_silent(["api:read"], account, data=DATA)["token_source"] == "cache"
+
+
+@pytest.mark.parametrize("user, anchor", [({"username": "dana@contoso.test"}, "upn:dana@contoso.test"),
+                                          ({"user_object_id": "oid-7"}, "Oid:oid-7@tenant-1")])
+def test_user_fic_sends_msals_anchor_mailbox(cloud, user, anchor):
+    for module in (msal, nbauth):
+        app = module.ConfidentialClientApplication(cloud.client_id, client_credential="secret",
+                                                   authority=cloud.authority(), http_client=cloud.session())
+        result = app.acquire_token_by_user_federated_identity_credential(SCOPES, "agent-token", **user)
+        assert "access_token" in result, result
+    theirs, ours = cloud.token_requests()
+    assert theirs.headers["X-AnchorMailbox"] == ours.headers["X-AnchorMailbox"] == anchor
+    assert ours.form["grant_type"] == theirs.form["grant_type"] == "user_fic"
