@@ -105,14 +105,6 @@ def test_azure_arc_answering_for_another_identity_is_refused(fake_server, monkey
         client.acquire_token_for_client(resource=RESOURCE)
 
 
-def test_service_fabric_is_refused_by_name(monkeypatch):
-    for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"):
-        monkeypatch.setenv(name, "x")
-    client = nbauth.ManagedIdentityClient(nbauth.SystemAssignedManagedIdentity())
-    with pytest.raises(nbauth.ManagedIdentityError, match="Service Fabric"):
-        client.acquire_token_for_client(resource=RESOURCE)
-
-
 def test_the_sources_refusal_is_msals_error_dict(fake_server, monkeypatch):
     fake_server.route("GET", "/metadata/identity/oauth2/token", (400, {}, {
         "error": "invalid_resource", "error_description": "AADSTS500011: no such resource"}))
