@@ -7,6 +7,8 @@ due for renewal is still served if the source fails.
 Differences from msal, for one-line use in scripts: ``http_client`` may be left out (nbauth makes
 its own session), and without ``token_cache`` every client of the process shares one cache, so
 ``ManagedIdentityClient(...).acquire_token_for_client(resource=...)`` written twice asks once.
+As msal, a source's throttling answer (429, 5xx, Retry-After) is given again without asking while
+its Retry-After lasts, remembered in ``http_cache`` (see ``throttle``).
 """
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from ..exceptions import ConfigurationError, OAuthError, ProtocolError, Transpor
 from ..protocol.lifecycle import TokenState
 from ..tokens.cached import best_access_token
 from ..tokens.result import TokenResult
-from ..transport import Transport
-from . import sources
+from ..provider.http_cache import dict_like
+from ..transport import HttpResponse, Transport
+from . import sources, throttle
 from .identity import ManagedIdentity, ManagedIdentityError
 from .pinned import PinnedClient
 
@@ -50,6 +53,7 @@ class ManagedIdentityClient:
         self.token_cache = token_cache if token_cache is not None else shared_cache
         self._transport = Transport(http_client, clock=clock)
         self._pinned: Dict[str, Transport] = {}  # Service Fabric's, by certificate thumbprint
+        self._http_cache = {} if http_cache is None else dict_like(http_cache)  # throttled answers (``throttle``)
         self._clock = clock
         self.client_capabilities: List[str] = list(client_capabilities or [])  # only Service Fabric hears them
 
@@ -83,16 +87,23 @@ class ManagedIdentityClient:
         source = sources.from_environment()
         url = sources.token_url(source, self._identity, resource, capabilities=self.client_capabilities,
                                 stale_token=stale)
-        response = self._transport_for(source).get(url, headers=source.headers)
-        if source.kind == sources.AZURE_ARC and response.status_code == 401:
-            key = sources.read_arc_key(sources.arc_key_file(response.header("WWW-Authenticate"), self.arc_key_folder))
-            response = self._transport.get(url, headers={**source.headers, "Authorization": f"Basic {key}"})
+        response = throttle.throttled(self._http_cache, url, now)
+        if response is None:
+            response = self._ask(source, url)
+            throttle.remember(self._http_cache, response, now)
         answer = sources.parse_answer(source, response.status_code, response.text, now, self._identity)
         if answer["expires_in"] >= _TWO_HOURS:
             answer["refresh_in"] = answer["expires_in"] // 2
         cache.add({"client_id": self._client_id, "scope": [resource], "token_endpoint": f"https://{ENVIRONMENT}/{REALM}",
                    "response": answer, "params": {}, "data": {}}, now=now)
         return TokenResult.from_response(answer, None, (resource,), None, now)
+
+    def _ask(self, source: sources.Source, url: str) -> HttpResponse:
+        response = self._transport_for(source).get(url, headers=source.headers)
+        if source.kind == sources.AZURE_ARC and response.status_code == 401:
+            key = sources.read_arc_key(sources.arc_key_file(response.header("WWW-Authenticate"), self.arc_key_folder))
+            response = self._transport.get(url, headers={**source.headers, "Authorization": f"Basic {key}"})
+        return response
 
     def _transport_for(self, source: sources.Source) -> Transport:
         """The transport for ``source``: Service Fabric's endpoint is reached only through a

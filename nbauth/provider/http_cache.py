@@ -40,12 +40,14 @@ class HttpCacheStore:
         self._mapping[_PREFIX + url] = {"document": document, "fetched_at": int(fetched_at)}
 
 
-def http_cache_store(http_cache: Any) -> Optional[HttpCacheStore]:
-    """The store over MSAL's ``http_cache`` option (None when not given); anything that is not
-    dict-like is refused, naming the option."""
-    if http_cache is None:
-        return None
+def dict_like(http_cache: Any) -> MutableMapping[str, Any]:
+    """MSAL's ``http_cache`` option, checked: anything not dict-like is refused, naming it."""
     if not all(hasattr(http_cache, name) for name in ("get", "__setitem__", "__getitem__")):
         raise ConfigurationError(f"http_cache must be a dict-like object (get, [] and []=), not "
                                  f"{type(http_cache).__name__}")
-    return HttpCacheStore(http_cache)
+    return http_cache
+
+
+def http_cache_store(http_cache: Any) -> Optional[HttpCacheStore]:
+    """The store over MSAL's ``http_cache`` option (None when not given)."""
+    return None if http_cache is None else HttpCacheStore(dict_like(http_cache))
