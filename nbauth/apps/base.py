@@ -17,13 +17,14 @@ from ..exceptions import ConfigurationError, IdTokenError, OAuthError
 from ..protocol.client_auth import ClientAuth, PublicClientAuth
 from ..protocol.oauth2 import Grant, password_grant, refresh_token_grant, parse_json_object
 from ..provider.authority import Authority, parse_authority
+from ..provider.http_cache import http_cache_store
 from ..redact import RedactedDict
 from ..tokens.result import TokenResult
 from ..tokens.service import TokenService
 from ..transport import Transport
 from ..transport.session import DEFAULT_TIMEOUT
-from .keywords import check_keywords, extra_fields, with_data
-from .options import check_exclude_scopes, refuse_unsupported
+from .keywords import check_keywords, extra_fields
+from .options import app_headers, check_exclude_scopes, check_instance_discovery, refuse_unsupported
 
 if TYPE_CHECKING:
     from ..tokens.refresher import RefreshStatus, Renewal
@@ -68,12 +69,17 @@ class ClientApplication:
         if not isinstance(client_id, str) or not client_id:
             raise ConfigurationError("client_id must be a non-empty string")
         refuse_unsupported({"verify": verify, "proxies": proxies, "azure_region": azure_region,
-                             "allow_broker": allow_broker})
+                             "allow_broker": allow_broker, "enable_pii_log": enable_pii_log})
         self.client_id = client_id
         self.client_credential = client_credential
         self.client_claims = client_claims
-        self.authority: Authority = parse_authority(authority, oidc_authority=oidc_authority)
+        # As in msal, validate_authority=False vouches for the authority's host as instance_discovery=False
+        # does: no alias groups, and a host nbauth does not know as Microsoft's still speaks Entra's protocol.
+        instance_discovery = False if validate_authority is False else check_instance_discovery(instance_discovery)
+        self.authority: Authority = parse_authority(authority, oidc_authority=oidc_authority,
+                                                    vouched=instance_discovery is False)
         self.validate_authority = validate_authority
+        self.app_name, self.app_version = app_name, app_version
         if token_cache is None:
             from ..cache import TokenCache
 
@@ -82,9 +88,11 @@ class ClientApplication:
         self.http_client = http_client
         self.service = TokenService(
             client_id, self.authority, client_auth=self._make_client_auth(client_credential, clock), cache=token_cache,
-            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock), clock=clock,
-            wait=wait, client_capabilities=list(client_capabilities or []),
-            exclude_scopes=check_exclude_scopes(exclude_scopes), instance_discovery=instance_discovery)
+            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock,
+                                post_headers=app_headers(app_name, app_version)),
+            clock=clock, wait=wait, client_capabilities=list(client_capabilities or []),
+            exclude_scopes=check_exclude_scopes(exclude_scopes), instance_discovery=instance_discovery,
+            metadata_store=http_cache_store(http_cache))
 
     @property
     def token_cache(self) -> Any:
@@ -106,8 +114,7 @@ class ClientApplication:
     def _redeem(self, grant: Grant, requested: List[str], data: Optional[Mapping[str, str]], **options: Any) -> TokenResult:
         """Redeem ``grant`` with MSAL's ``data=`` extra body fields, which also key the cached
         access token (``ext_cache_key``), as in MSAL."""
-        fields = extra_fields(data)
-        return self.service.redeem(with_data(grant, fields), requested, cache_data=fields or None, **options)
+        return self.service.redeem(grant, requested, data=extra_fields(data), **options)
 
     def _make_client_auth(self, client_credential: Any, clock: Clock) -> ClientAuth:
         """How this application authenticates at the token endpoint (overridden by subclasses)."""
@@ -129,27 +136,26 @@ class ClientApplication:
                              **kwargs: Any) -> Optional[dict]:
         """A token from the cache or by a cached refresh token, or None (errors included)."""
         result = self.acquire_token_silent_with_error(scopes, account, authority, force_refresh, claims_challenge,
-                                                      **kwargs)
+                                                      **kwargs)  # data= among them
         return result if result and "error" not in result else None
 
     @errors_as_results
     def acquire_token_silent_with_error(self, scopes: List[str], account: Optional[dict],
                                         authority: Optional[str] = None, force_refresh: bool = False,
-                                        claims_challenge: Optional[str] = None, **kwargs: Any) -> Optional[dict]:
+                                        claims_challenge: Optional[str] = None, *,
+                                        data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> Optional[dict]:
         """A token without user interaction: a cached access token for ``scopes`` if it is
         fresh; else one redeemed with the account's refresh token (a token due for refresh but
         still valid is returned if that fails). None when the cache has nothing for the account.
 
         Concurrent callers for the same account, scopes and authority share one refresh, and
         processes sharing a ``PersistedTokenCache`` redeem each refresh token once (one that
-        waited uses the token another wrote). ``data=`` (extra body fields) is not supported here.
+        waited uses the token another wrote). ``data=`` adds body fields to the refresh, and
+        only a token asked with the same fields is served from the cache, as in MSAL.
         """
-        if kwargs.get("data"):
-            raise ConfigurationError("acquire_token_silent(data=...) is not supported by nbauth: the cache is "
-                                     "searched without extra request fields")
-        check_keywords("acquire_token_silent", {k: v for k, v in kwargs.items() if k != "data"})
+        check_keywords("acquire_token_silent", kwargs)
         return self.service.silent(scopes, account, authority=authority, force_refresh=force_refresh,
-                                   claims_challenge=claims_challenge)
+                                   claims_challenge=claims_challenge, data=extra_fields(data))
 
     # ---- background renewal -------------------------------------------------------------------
     def keep_fresh(self, account: dict, scopes: List[str],

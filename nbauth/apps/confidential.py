@@ -23,7 +23,7 @@ from ..cache.schema import ext_cache_key
 from ..redact import RedactedDict, conceal
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
-from .keywords import check_keywords, extra_fields, with_data
+from .keywords import check_keywords, extra_fields
 
 
 def user_assertion_hash(user_assertion: str) -> str:
@@ -55,6 +55,13 @@ def user_fic_grant(assertion: str, scopes: List[str], username: Optional[str], u
     user = {"user_id": str(user_object_id)} if user_object_id else {"username": str(username)}
     return Grant("user_fic", {"user_federated_identity_credential": assertion, "scope": " ".join(scopes),
                               "client_info": "1", **user})
+
+
+def anchor_mailbox(username: Optional[str], user_object_id: Optional[str], tenant: str) -> Dict[str, str]:
+    """Entra's routing hint for a request on a user's behalf, as MSAL sends it (``upn:<name>``,
+    else ``Oid:<object id>@<tenant>``); left out when it cannot be a header value (it is a hint)."""
+    anchor = f"upn:{username}" if username else f"Oid:{user_object_id}@{tenant}"
+    return {"X-AnchorMailbox": anchor} if anchor.isascii() and anchor.isprintable() else {}
 
 
 def _warn_if_static_assertion(credential: Any) -> None:
@@ -109,10 +116,10 @@ class ConfidentialClientApplication(AuthCodeFlows):
                    owner: Dict[str, Optional[str]], fields: Dict[str, str]) -> Any:
         """``service.app_token`` with extra body fields, which key the cache (``ext_cache_key``)."""
         ext = ext_cache_key(fields)
-        cache_data = {k: v for k, v in {**owner, **fields}.items() if v is not None and k != "home_account_id"}
-        return self.service.app_token(with_data(grant, fields), requested, claims_challenge=claims_challenge,
+        cache_data = {k: v for k, v in owner.items() if v is not None and k != "home_account_id"}
+        return self.service.app_token(grant, requested, claims_challenge=claims_challenge,
                                       owner=dict(owner, **({"ext_cache_key": ext} if ext else {})),
-                                      cache_data=cache_data or None)
+                                      data=fields, cache_data=cache_data or None)
 
     def remove_tokens_for_client(self) -> None:
         """Forget every token :meth:`acquire_token_for_client` cached for this app."""
@@ -144,8 +151,10 @@ class ConfidentialClientApplication(AuthCodeFlows):
             data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """A user's token for a federated identity credential (``assertion``, e.g. an agent
         instance's token), the user named by ``username`` or ``user_object_id`` (Entra's
-        ``user_fic`` grant, as MSAL). The tokens go into the cache under that user's account."""
+        ``user_fic`` grant, as MSAL, with its ``X-AnchorMailbox`` routing hint). The tokens go
+        into the cache under that user's account."""
         check_keywords("acquire_token_by_user_federated_identity_credential", kwargs)
         requested = self.service.requested_scopes(scopes)
-        return self._redeem(user_fic_grant(assertion, requested, username, user_object_id), requested, data,
-                            claims_challenge=claims_challenge)
+        grant = user_fic_grant(assertion, requested, username, user_object_id)
+        return self._redeem(grant, requested, data, claims_challenge=claims_challenge,
+                            headers=anchor_mailbox(username, user_object_id, self.authority.tenant))

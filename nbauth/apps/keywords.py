@@ -5,15 +5,13 @@ MSAL hands a method's other keyword arguments to the HTTP library (``requests``)
 only once a request is sent. nbauth makes its requests itself and configures them once (on the
 ``http_client`` given to the application), so it refuses those by name before anything is sent,
 as it does keywords MSAL does not know at all. ``data=`` (extra body fields) is taken: see
-:func:`with_data`.
+:func:`extra_fields`.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Dict, Mapping, Optional
 
 from ..exceptions import ConfigurationError
-from ..protocol.oauth2 import Grant
 
 #: MSAL's parameters that nbauth does not implement, and why: refused when given a value.
 REFUSED = {
@@ -27,6 +25,8 @@ REFUSED = {
     "enable_broker_on_linux": "nbauth does not support enable_broker_on_linux (no broker)",
     "enable_broker_on_wsl": "nbauth does not support enable_broker_on_wsl (no broker)",
     "enable_msa_passthrough": "nbauth does not support enable_msa_passthrough (a broker option)",
+    "enable_pii_log": "nbauth does not support enable_pii_log: MSAL uses it to put personal data in its broker's "
+                      "logs, and nbauth has no broker (leave it out; nbauth's logs stay free of tokens and secrets)",
     "verify": "nbauth does not support MSAL's verify option (pass http_client= a configured requests.Session)",
     "proxies": "nbauth does not support MSAL's proxies option (pass http_client= a configured requests.Session)",
 }
@@ -65,10 +65,3 @@ def extra_fields(data: Optional[Mapping[str, Any]]) -> Dict[str, str]:
         raise ConfigurationError(f"data cannot set {clash}: nbauth sends them itself")
     return dict(data)
 
-
-def with_data(grant: Grant, data: Mapping[str, str]) -> Grant:
-    """``grant`` with the extra body fields ``data`` (from :func:`extra_fields`); the grant's own win."""
-    clash = sorted(set(data) & set(grant.params))
-    if clash:
-        raise ConfigurationError(f"data cannot set {clash}: nbauth sends them itself")
-    return dataclasses.replace(grant, params={**data, **grant.params}) if data else grant

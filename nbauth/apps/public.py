@@ -23,7 +23,7 @@ from ..protocol.oauth2 import authorization_code_grant
 from ..redact import RedactedDict
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
-from .keywords import check_keywords
+from .keywords import check_keywords, extra_fields
 
 logger = logging.getLogger("nbauth")
 
@@ -70,23 +70,26 @@ class PublicClientApplication(AuthCodeFlows):
     # ---- device code ------------------------------------------------------------------------
     @errors_as_results
     def initiate_device_flow(self, scopes: Optional[List[str]] = None, *, claims_challenge: Optional[str] = None,
-                             **kwargs: Any) -> RedactedDict:
+                             data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """Start a device-code sign-in: the flow dict has ``user_code``, ``verification_uri``,
-        ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does."""
+        ``message`` (show it to the person), ``expires_at`` and more, as MSAL's does. ``data=``
+        adds body fields to the device authorization request."""
         check_keywords("initiate_device_flow", kwargs)
-        return DeviceFlowDict(msal_view(self.service.start_device_flow(scopes or [], claims_challenge)))
+        return DeviceFlowDict(msal_view(self.service.start_device_flow(scopes or [], claims_challenge,
+                                                                       extra_fields(data))))
 
     @errors_as_results
     def acquire_token_by_device_flow(self, flow: Dict[str, Any], claims_challenge: Optional[str] = None, *,
                                      exit_condition: Optional[Callable[[dict], bool]] = None,
-                                     **kwargs: Any) -> RedactedDict:
+                                     data: Optional[Mapping[str, str]] = None, **kwargs: Any) -> RedactedDict:
         """Poll until the person signs in, refuses, the code expires, or the flow is cancelled.
 
         ``flow`` (from ``initiate_device_flow``, or MSAL's, also after a JSON round trip) is
         updated as MSAL does (``interval`` after slow_down, ``latest_attempt_at``).
         ``exit_condition(flow)``, checked at least once a second between polls, ends the wait
         early with an ``authorization_pending`` result (``lambda flow: True`` polls once
-        without blocking). ``data=`` (extra body fields) is not supported here.
+        without blocking). ``data=`` adds body fields to each poll (and keys the cached access
+        token), as in MSAL.
         """
         check_keywords("acquire_token_by_device_flow", kwargs)
         device_flow = from_msal(flow, self.service.clock(), self.service.requested_scopes([]), claims_challenge)
@@ -99,7 +102,8 @@ class PublicClientApplication(AuthCodeFlows):
 
         cancelled = getattr(flow, "cancelled", None)
         return self.service.redeem_device_flow(device_flow, cancelled if isinstance(cancelled, threading.Event)
-                                               else threading.Event(), stop=stop, on_poll=on_poll)
+                                               else threading.Event(), stop=stop, on_poll=on_poll,
+                                               data=extra_fields(data))
 
     # ---- browser (authorization code + PKCE, loopback redirect) ------------------------------
     @errors_as_results

@@ -7,10 +7,12 @@ due for renewal is still served if the source fails.
 Differences from msal, for one-line use in scripts: ``http_client`` may be left out (nbauth makes
 its own session), and without ``token_cache`` every client of the process shares one cache, so
 ``ManagedIdentityClient(...).acquire_token_for_client(resource=...)`` written twice asks once.
+As msal, a source's throttling answer (429, 5xx, Retry-After) is given again without asking while
+its Retry-After lasts, remembered in ``http_cache`` (see ``throttle``).
 """
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ..apps.base import errors_as_results
 from ..cache import TokenCache
@@ -20,9 +22,11 @@ from ..exceptions import ConfigurationError, OAuthError, ProtocolError, Transpor
 from ..protocol.lifecycle import TokenState
 from ..tokens.cached import best_access_token
 from ..tokens.result import TokenResult
-from ..transport import Transport
-from . import sources
+from ..provider.http_cache import dict_like
+from ..transport import HttpResponse, Transport
+from . import sources, throttle
 from .identity import ManagedIdentity, ManagedIdentityError
+from .pinned import PinnedClient
 
 ENVIRONMENT, REALM = "localhost", "managed_identity"
 SYSTEM_ASSIGNED_ID = "SYSTEM_ASSIGNED_MANAGED_IDENTITY"
@@ -48,8 +52,10 @@ class ManagedIdentityClient:
         self._client_id = self._identity.get(ManagedIdentity.ID) or SYSTEM_ASSIGNED_ID
         self.token_cache = token_cache if token_cache is not None else shared_cache
         self._transport = Transport(http_client, clock=clock)
+        self._pinned: Dict[str, Transport] = {}  # Service Fabric's, by certificate thumbprint
+        self._http_cache = {} if http_cache is None else dict_like(http_cache)  # throttled answers (``throttle``)
         self._clock = clock
-        self.client_capabilities: List[str] = list(client_capabilities or [])  # only Service Fabric takes them
+        self.client_capabilities: List[str] = list(client_capabilities or [])  # only Service Fabric hears them
 
     def __repr__(self) -> str:
         return f"ManagedIdentityClient({self._identity!r})"
@@ -64,27 +70,47 @@ class ManagedIdentityClient:
         now = self._clock()
         query = {"client_id": self._client_id, "environment": ENVIRONMENT, "realm": REALM, "home_account_id": None}
         cache = adapt(self.token_cache)
-        cached = None if claims_challenge else best_access_token(
-            cache.access_tokens_with_times([resource], query, now), now)
+        cached = best_access_token(cache.access_tokens_with_times([resource], query, now), now)
+        stale = None
+        if claims_challenge:  # the cached token is the one refused: not served, and named to Service Fabric
+            stale, cached = (str(cached[1].access_token) if cached else None), None
         if cached is not None and cached[0] is TokenState.FRESH:
             return cached[1]
         try:
-            return self._fetch(cache, resource, now)
+            return self._fetch(cache, resource, now, stale)
         except (OAuthError, ProtocolError, TransportError):
             if cached is None:
                 raise
             return cached[1]  # due for renewal, still valid
 
-    def _fetch(self, cache: Any, resource: str, now: float) -> TokenResult:
+    def _fetch(self, cache: Any, resource: str, now: float, stale: Optional[str]) -> TokenResult:
         source = sources.from_environment()
-        url = sources.token_url(source, self._identity, resource)
-        response = self._transport.get(url, headers=source.headers)
-        if source.kind == sources.AZURE_ARC and response.status_code == 401:
-            key = sources.read_arc_key(sources.arc_key_file(response.header("WWW-Authenticate"), self.arc_key_folder))
-            response = self._transport.get(url, headers={**source.headers, "Authorization": f"Basic {key}"})
+        url = sources.token_url(source, self._identity, resource, capabilities=self.client_capabilities,
+                                stale_token=stale)
+        response = throttle.throttled(self._http_cache, url, now)
+        if response is None:
+            response = self._ask(source, url)
+            throttle.remember(self._http_cache, response, now)
         answer = sources.parse_answer(source, response.status_code, response.text, now, self._identity)
         if answer["expires_in"] >= _TWO_HOURS:
             answer["refresh_in"] = answer["expires_in"] // 2
         cache.add({"client_id": self._client_id, "scope": [resource], "token_endpoint": f"https://{ENVIRONMENT}/{REALM}",
                    "response": answer, "params": {}, "data": {}}, now=now)
         return TokenResult.from_response(answer, None, (resource,), None, now)
+
+    def _ask(self, source: sources.Source, url: str) -> HttpResponse:
+        response = self._transport_for(source).get(url, headers=source.headers)
+        if source.kind == sources.AZURE_ARC and response.status_code == 401:
+            key = sources.read_arc_key(sources.arc_key_file(response.header("WWW-Authenticate"), self.arc_key_folder))
+            response = self._transport.get(url, headers={**source.headers, "Authorization": f"Basic {key}"})
+        return response
+
+    def _transport_for(self, source: sources.Source) -> Transport:
+        """The transport for ``source``: Service Fabric's endpoint is reached only through a
+        client pinned to its certificate (never the given ``http_client``, whose trust is a CA's)."""
+        if source.thumbprint is None:
+            return self._transport
+        pinned = self._pinned.get(source.thumbprint)
+        if pinned is None:
+            pinned = self._pinned[source.thumbprint] = Transport(PinnedClient(source.thumbprint), clock=self._clock)
+        return pinned

@@ -2,21 +2,24 @@
 and each source's HTTP protocol (pure: the environment, the answers and ``now`` are passed in).
 
 In msal's order: Service Fabric (``IDENTITY_ENDPOINT``, ``IDENTITY_HEADER`` and
-``IDENTITY_SERVER_THUMBPRINT``), App Service and Functions (``IDENTITY_ENDPOINT`` and
+``IDENTITY_SERVER_THUMBPRINT``, the endpoint trusted by that certificate thumbprint alone: see
+``pinned``), App Service and Functions (``IDENTITY_ENDPOINT`` and
 ``IDENTITY_HEADER``), Azure ML compute (``MSI_ENDPOINT`` and ``MSI_SECRET``), Azure Arc
 (``IDENTITY_ENDPOINT`` and ``IMDS_ENDPOINT``, or its agent installed), else the VM's instance
 metadata service (``AZURE_POD_IDENTITY_AUTHORITY_HOST`` or 169.254.169.254; Cloud Shell too).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Sequence
 from urllib.parse import urlencode
 
 from ..exceptions import OAuthError, ProtocolError
 from ..strict_json import loads
 from .identity import ManagedIdentity, ManagedIdentityError
+from .pinned import sha1_thumbprint
 
 VM, APP_SERVICE, MACHINE_LEARNING, AZURE_ARC, SERVICE_FABRIC = "vm", "app_service", "machine_learning", "azure_arc", \
     "service_fabric"
@@ -25,6 +28,9 @@ ARC_ENDPOINT = "http://localhost:40342/metadata/identity/oauth2/token"
 #: Where the Arc agent writes the key a token request must show (Linux).
 ARC_KEY_FOLDER = "/var/opt/azcmagent/tokens"
 _ARC_KEY_LIMIT = 4096
+#: Service Fabric's error codes as the OAuth errors msal reports them.
+_SERVICE_FABRIC_ERRORS = {"SecretHeaderNotFound": "unauthorized_client", "ManagedIdentityNotFound": "invalid_client",
+                          "ArgumentNullOrEmpty": "invalid_scope"}
 _ID_PARAMS = {ManagedIdentity.CLIENT_ID: "client_id", ManagedIdentity.RESOURCE_ID: "msi_res_id",
               ManagedIdentity.OBJECT_ID: "object_id"}
 
@@ -38,14 +44,18 @@ class Source:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     api_version: str = "2018-02-01"
     id_params: Mapping[str, str] = field(default_factory=lambda: dict(_ID_PARAMS))
+    thumbprint: Optional[str] = None  # the only certificate the endpoint may present (Service Fabric)
 
 
 def detect(environ: Mapping[str, str], arc_agent_installed: bool) -> Source:
     """The source ``environ`` names, as msal chooses it."""
     endpoint, header = environ.get("IDENTITY_ENDPOINT"), environ.get("IDENTITY_HEADER")
     if endpoint and header and environ.get("IDENTITY_SERVER_THUMBPRINT"):
-        raise ManagedIdentityError("nbauth does not support Service Fabric's managed identity (its endpoint is "
-                                   "pinned to the cluster's certificate thumbprint); use msal there")
+        if not endpoint.lower().startswith("https://"):
+            raise ManagedIdentityError("the Service Fabric managed identity endpoint (IDENTITY_ENDPOINT) must use https")
+        # The identity is the cluster's, set up there: the one asked for is not sent (as msal).
+        return Source(SERVICE_FABRIC, endpoint, {"Secret": header}, "2019-07-01-preview", {},
+                      sha1_thumbprint(environ["IDENTITY_SERVER_THUMBPRINT"]))
     if endpoint and header:
         return Source(APP_SERVICE, endpoint, {"X-IDENTITY-HEADER": header, "Metadata": "true"}, "2019-08-01",
                       dict(_ID_PARAMS, **{ManagedIdentity.RESOURCE_ID: "mi_res_id"}))
@@ -65,12 +75,20 @@ def from_environment() -> Source:
     return detect(os.environ, os.path.exists(ARC_AGENT))
 
 
-def token_url(source: Source, identity: Mapping[str, Any], resource: str) -> str:
-    """The GET URL asking ``source`` for ``identity``'s token for ``resource``."""
+def token_url(source: Source, identity: Mapping[str, Any], resource: str, *,
+              capabilities: Sequence[str] = (), stale_token: Optional[str] = None) -> str:
+    """The GET URL asking ``source`` for ``identity``'s token for ``resource``. Service Fabric
+    also hears the client's ``capabilities`` (``xms_cc``) and, after a claims challenge, which
+    token to replace (``token_sha256_to_refresh``), as msal tells it."""
     params = {"api-version": source.api_version, "resource": resource}
     id_param = source.id_params.get(identity.get(ManagedIdentity.ID_TYPE) or "")
     if id_param:
         params[id_param] = identity[ManagedIdentity.ID]
+    if source.kind == SERVICE_FABRIC:
+        if stale_token:
+            params["token_sha256_to_refresh"] = hashlib.sha256(stale_token.encode("utf-8")).hexdigest()
+        if capabilities:
+            params["xms_cc"] = ",".join(capabilities)
     return f"{source.endpoint}{'&' if '?' in source.endpoint else '?'}{urlencode(params)}"
 
 
@@ -124,4 +142,6 @@ def parse_answer(source: Source, status: int, text: str, now: float,
     error = payload.get("error")
     if isinstance(error, str):
         raise OAuthError(error, str(payload.get("error_description") or ""))
+    if source.kind == SERVICE_FABRIC and isinstance(error, dict):
+        raise OAuthError(_SERVICE_FABRIC_ERRORS.get(str(error.get("code")), "invalid_request"), text[:500])
     raise OAuthError("invalid_scope" if source.kind == APP_SERVICE else "invalid_request", text[:500])

@@ -2,7 +2,8 @@
 
 Forms understood:
 
-* any OpenID provider, by ``oidc_authority`` (or ``authority`` on a host that is not Microsoft's):
+* any OpenID provider, by ``oidc_authority`` (or ``authority`` on a host that is not Microsoft's,
+  unless the application vouches for the host: see ``parse_authority``):
   ``{authority}/.well-known/openid-configuration``, whose ``issuer`` must equal the authority;
 * Microsoft Entra ID: ``https://login.microsoftonline.com/{tenant|common|organizations|consumers}``
   and the other clouds' hosts (US Government, China, the sovereign clouds):
@@ -139,8 +140,13 @@ def _is_guid(text: str) -> bool:
 
 
 def parse_authority(authority: Union[str, AuthorityBuilder, None] = None, *,
-                    oidc_authority: Optional[str] = None) -> Authority:
-    """Parse MSAL's ``authority`` / ``oidc_authority`` constructor arguments (no I/O)."""
+                    oidc_authority: Optional[str] = None, vouched: bool = False) -> Authority:
+    """Parse MSAL's ``authority`` / ``oidc_authority`` constructor arguments (no I/O).
+
+    ``vouched`` (msal's ``validate_authority=False`` or ``instance_discovery=False``): an
+    ``authority=`` on a host nbauth does not know as Microsoft's is an Entra authority there
+    (Entra's discovery path and issuer rules), as msal takes it, not a plain OpenID provider.
+    """
     if isinstance(authority, AuthorityBuilder):
         authority = str(authority)
     if authority and oidc_authority:
@@ -159,6 +165,10 @@ def parse_authority(authority: Union[str, AuthorityBuilder, None] = None, *,
         segments = segments or [host[:-len(CIAM_DOMAIN) - 1] + ".onmicrosoft.com"]  # as msal, path-less CIAM
     else:
         kind = _microsoft_kind(host, segments, raw)
+        if kind == "oidc" and vouched:
+            if not segments:
+                raise AuthorityError(f"authority must be https://<host>/<tenant>: {raw!r}")
+            kind = "entra"
     url = f"{parts.scheme}://{host}" + "".join("/" + s for s in segments)
     return Authority(url=url, kind=kind, instance=host, tenant=segments[0] if segments else "")
 

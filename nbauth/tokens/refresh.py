@@ -34,18 +34,21 @@ class Refresh:
         self._failed_at: Dict[Hashable, float] = {}  # flight key: when its last background refresh failed
 
     def run(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
-            claims_challenge: Optional[str], recheck: Optional[bool]) -> Optional[TokenResult]:
+            claims_challenge: Optional[str], recheck: Optional[bool],
+            data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
         """Redeem the account's refresh token once for all concurrent callers, under the
         account's refresh lock. Unless ``recheck`` is None (forced), a token the cache can serve
         once the lock is held (``recheck``: serve only one not yet due for renewal) is used instead.
+        ``data``: MSAL's extra body fields (see ``TokenService.redeem``).
         """
-        key, refresh = self._flight(requested, authority, account, claims_challenge, recheck)
+        key, refresh = self._flight(requested, authority, account, claims_challenge, recheck, data)
         return self.service.shared(key, refresh)
 
-    def start(self, requested: List[str], authority: Authority, account: Mapping[str, Any]) -> None:
+    def start(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
+              data: Optional[Mapping[str, str]] = None) -> None:
         """Renew a token due for refresh in a background thread, unless a refresh of it is in
         flight or one failed less than ``RETRY_AFTER`` seconds ago (the due token stays usable)."""
-        key, refresh = self._flight(requested, authority, account, None, recheck=True)
+        key, refresh = self._flight(requested, authority, account, None, True, data)
         failed_at = self._failed_at.get(key)
         if failed_at is not None and self.service.clock() - failed_at < RETRY_AFTER:
             return
@@ -61,7 +64,8 @@ class Refresh:
                     type(error).__name__)
 
     def _flight(self, requested: List[str], authority: Authority, account: Mapping[str, Any],
-                claims_challenge: Optional[str], recheck: Optional[bool]) -> Tuple[Hashable, Callable[[], Optional[TokenResult]]]:
+                claims_challenge: Optional[str], recheck: Optional[bool],
+                data: Optional[Mapping[str, str]]) -> Tuple[Hashable, Callable[[], Optional[TokenResult]]]:
         """The flight's key (every refresh of one token, forced ones apart) and its work."""
         service = self.service
 
@@ -69,15 +73,16 @@ class Refresh:
             key = (service.client_id, service.environment(authority), account.get("home_account_id"))
             with service.cache.refresh_lock(key, service.refresh_lock_timeout):
                 if recheck is not None:  # another thread or process may have refreshed meanwhile
-                    cached = service.account_token(requested, authority, account, ahead=recheck)
+                    cached = service.account_token(requested, authority, account, ahead=recheck, data=data)
                     if cached is not None and cached[0] is TokenState.FRESH:
                         return cached[1]
-                return self.with_cached_refresh_token(requested, account, authority, claims_challenge)
+                return self.with_cached_refresh_token(requested, account, authority, claims_challenge, data)
         return ("user", account.get("home_account_id"), authority.url, tuple(requested), claims_challenge,
-                recheck is None), refresh
+                recheck is None, tuple(sorted((data or {}).items()))), refresh
 
     def with_cached_refresh_token(self, scopes: List[str], account: Mapping[str, Any], authority: Authority,
-                                  claims_challenge: Optional[str]) -> Optional[TokenResult]:
+                                  claims_challenge: Optional[str],
+                                  data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
         """Redeem the account's refresh tokens, newest first; None when it has none.
 
         The cache is read again after each failure: an older refresh token may still work, and
@@ -104,7 +109,8 @@ class Refresh:
             tried.add(entry["secret"])
             try:
                 return service.redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
-                                      claims_challenge=claims_challenge, refreshing=entry, account=account)
+                                      claims_challenge=claims_challenge, refreshing=entry, account=account,
+                                      data=data)
             except OAuthError as exc:  # e.g. revoked
                 failure, refused = exc, refused_scopes(exc, scopes)
                 if refused is not None:

@@ -9,6 +9,7 @@ applications turn those into MSAL's dicts at their edge.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
@@ -16,7 +17,7 @@ from concurrent.futures import Future
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
 
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
-from ..cache.schema import PROVIDER_FIELD, environment_and_realm, home_account
+from ..cache.schema import PROVIDER_FIELD, environment_and_realm, ext_cache_key, home_account
 from ..clock import Clock, Wait, system_clock, system_wait
 from ..exceptions import ConfigurationError, IdTokenError, NbauthError, OAuthError, ProtocolError, TransportError
 from ..flows.device import poll_until_done
@@ -27,7 +28,8 @@ from ..protocol.idtoken_claims import check_same_account
 from ..protocol.lifecycle import RenewalWindow, TokenState
 from ..protocol.oauth2 import Grant, device_code_grant, merge_claims, parse_json_object
 from ..provider import revocation, token_endpoint
-from ..provider.authority import Authority, ProviderMetadata, discovery, entra_aliases, parse_authority
+from ..provider.authority import (Authority, MetadataStore, ProviderMetadata, discovery, entra_aliases,
+                                  parse_authority)
 from ..transport import HttpResponse, Transport
 from .accounts import accounts_in, provider_query, remove_account_entries
 from .cached import Cached, best_access_token, latest_renewal
@@ -45,6 +47,14 @@ REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 _environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
 
 
+def with_fields(grant: Grant, data: Mapping[str, str]) -> Grant:
+    """``grant`` with MSAL's ``data=`` extra body fields, which may not replace the grant's own."""
+    clash = sorted(set(data) & set(grant.params))
+    if clash:
+        raise ConfigurationError(f"data cannot set {clash}: nbauth sends them itself")
+    return dataclasses.replace(grant, params={**data, **grant.params}) if data else grant
+
+
 class TokenService:
     """One client's tokens at one authority (see the module's docstring).
 
@@ -59,7 +69,7 @@ class TokenService:
     def __init__(self, client_id: str, authority: Authority, *, client_auth: ClientAuth, cache: TokenCacheLike,
                  transport: Transport, clock: Clock = system_clock, wait: Wait = system_wait,
                  client_capabilities: Sequence[str] = (), exclude_scopes: Sequence[str] = (),
-                 instance_discovery: Optional[bool] = None) -> None:
+                 instance_discovery: Optional[bool] = None, metadata_store: Optional[MetadataStore] = None) -> None:
         self.client_id = client_id
         self.authority = authority
         self.client_auth = client_auth
@@ -70,6 +80,7 @@ class TokenService:
         self.client_capabilities = list(client_capabilities)
         self.exclude_scopes = list(exclude_scopes)
         self.instance_discovery = instance_discovery
+        self.metadata_store = metadata_store  # where discovery documents outlive the process; else the cache's
         self._flights = SingleFlight()
         self._refresh = Refresh(self)
         self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
@@ -84,11 +95,12 @@ class TokenService:
             return self.authority
         if self.authority.kind == "oidc":
             return parse_authority(oidc_authority=authority)
-        return parse_authority(authority)
+        return parse_authority(authority, vouched=self.instance_discovery is False)
 
     def metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
         """The provider's discovered configuration (once per process per authority)."""
-        return discovery.get(authority or self.authority, self.transport, self.cache.discovery_store)
+        store = self.metadata_store or self.cache.discovery_store
+        return discovery.get(authority or self.authority, self.transport, store)
 
     @staticmethod
     def environment(authority: Authority) -> str:
@@ -130,12 +142,15 @@ class TokenService:
     def redeem(self, grant: Grant, scopes: Sequence[str], *, nonce: Optional[str] = None,
                max_age: Optional[int] = None, claims_challenge: Optional[str] = None,
                authority: Optional[Authority] = None, refreshing: Optional[Mapping[str, Any]] = None,
-               cache_data: Optional[Dict[str, str]] = None, account: Optional[Mapping[str, Any]] = None) -> TokenResult:
+               data: Optional[Mapping[str, str]] = None, cache_data: Optional[Dict[str, str]] = None,
+               account: Optional[Mapping[str, Any]] = None,
+               headers: Optional[Mapping[str, str]] = None) -> TokenResult:
         """Send ``grant``, verify its ID token, file the response in the cache, return the result.
 
         ``refreshing`` is the cache's refresh-token entry being redeemed for ``account``: its
-        rotated successor is written over it, and no account is created. ``cache_data`` goes
-        into the cache event's ``data``. Raises OAuthError / IdTokenError / ProtocolError /
+        rotated successor is written over it, and no account is created. ``data`` (MSAL's
+        ``data=``) adds body fields, which also key the access token (``ext_cache_key``);
+        ``cache_data`` goes into the cache event's ``data`` only; ``headers`` go with the request. Raises OAuthError / IdTokenError / ProtocolError /
         TransportError; nothing is cached from a response that fails, except a rotated refresh
         token whose ID token could not be checked because the provider's keys could not be had
         (the token it replaces is spent).
@@ -145,9 +160,11 @@ class TokenService:
         # Lifetimes count from the request, not the answer: the token's life began before its
         # answer arrived, so counting from receipt would serve it past its real expiry.
         sent_at = self.clock()
+        grant = with_fields(grant, data or {})
         response = token_endpoint.redeem(self.transport, metadata.token_endpoint, grant, self.client_auth,
                                          extra={"claims": self.claims(claims_challenge),
-                                                "client_info": "1" if self.authority.is_entra else None})
+                                                "client_info": "1" if self.authority.is_entra else None},
+                                         headers=headers)
         try:
             claims = verified_claims(response, metadata, self.transport, client_id=self.client_id, nonce=nonce,
                                      max_age=max_age, now=self.clock())
@@ -161,7 +178,7 @@ class TokenService:
         granted = scope_rules.granted(response.get("scope"), scopes)
         event = token_event(self.client_id, grant, response, claims, granted, token_endpoint=metadata.token_endpoint,
                             environment=self.environment(authority), provider=provider_query(authority),
-                            cache_data=cache_data)
+                            cache_data={**(data or {}), **(cache_data or {})} or None)
         file_event(self.cache, event, refreshing, sent_at)
         if account is None and home_account_id is not None:
             account = self._account(home_account_id)
@@ -202,10 +219,12 @@ class TokenService:
 
     # ---- silent acquisition ------------------------------------------------------------------------
     def silent(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *, authority: Optional[str] = None,
-               force_refresh: bool = False, claims_challenge: Optional[str] = None) -> Optional[TokenResult]:
+               force_refresh: bool = False, claims_challenge: Optional[str] = None,
+               data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
         """A token without user interaction: a cached access token for ``scopes`` at once (see
         ``silent_at_once``), else one redeemed with the account's refresh token in this call.
-        None when the cache has nothing for the account.
+        None when the cache has nothing for the account. ``data``: as in ``redeem`` (the cached
+        token must have been asked with the same fields).
 
         Concurrent callers for the same account, scopes and authority share one refresh, and
         processes sharing a ``PersistedTokenCache`` redeem each refresh token once.
@@ -215,11 +234,11 @@ class TokenService:
         requested = self.requested_scopes(scopes)
         target = self.authority_for(authority)
         if force_refresh or claims_challenge:
-            return self._refresh.run(requested, target, account, claims_challenge, recheck=None)
-        served = self._at_once(requested, target, account)
+            return self._refresh.run(requested, target, account, claims_challenge, recheck=None, data=data)
+        served = self._at_once(requested, target, account, data)
         if served is not None:
             return served
-        return self._refresh.run(requested, target, account, None, recheck=False)
+        return self._refresh.run(requested, target, account, None, recheck=False, data=data)
 
     def silent_at_once(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *,
                        authority: Optional[str] = None) -> Optional[TokenResult]:
@@ -231,19 +250,23 @@ class TokenService:
             return None
         return self._at_once(self.requested_scopes(scopes), self.authority_for(authority), account)
 
-    def _at_once(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any]) -> Optional[TokenResult]:
-        cached = self.account_token(requested, authority, account, ahead=True)
+    def _at_once(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
+                 data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
+        cached = self.account_token(requested, authority, account, ahead=True, data=data)
         if cached is None:
             return None
         if cached[0] is TokenState.REFRESH_DUE:
-            self._refresh.start(list(requested), authority, account)
+            self._refresh.start(list(requested), authority, account, data)
         return cached[1]
 
     def account_token(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
-                      ahead: bool = False) -> Optional[Cached]:
-        """The account's best usable cached access token for ``requested`` scopes."""
+                      ahead: bool = False, data: Optional[Mapping[str, str]] = None) -> Optional[Cached]:
+        """The account's best usable cached access token for ``requested`` scopes (asked with
+        the body fields ``data``, if any)."""
+        ext = ext_cache_key(data)
         return self.cached_access_token(scope_rules.reportable(requested), authority, ahead=ahead, account=account,
-                                        home_account_id=account.get("home_account_id"))
+                                        home_account_id=account.get("home_account_id"),
+                                        **({"ext_cache_key": ext} if ext else {}))
 
     def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
                             account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:
@@ -278,11 +301,12 @@ class TokenService:
 
     # ---- the application's own tokens, and on-behalf-of ----------------------------------------------
     def app_token(self, grant: Grant, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
-                  owner: Mapping[str, Optional[str]], cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
+                  owner: Mapping[str, Optional[str]], data: Optional[Mapping[str, str]] = None,
+                  cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
         """A fresh cached token of ``owner`` (``home_account_id=None``: the app's own;
         ``user_assertion_hash``: on-behalf-of) for ``scopes``, else ``grant`` redeemed, once for
         all concurrent callers; when that fails, a cached token due for refresh but still valid.
-        A ``claims_challenge`` skips the cache."""
+        A ``claims_challenge`` skips the cache; ``data`` and ``cache_data``: as in ``redeem``."""
         reportable = scope_rules.reportable(scopes)
 
         def cached() -> Optional[Cached]:
@@ -292,7 +316,7 @@ class TokenService:
             again = cached()
             if again is not None and again[0] is TokenState.FRESH:
                 return again[1]
-            return self.redeem(grant, scopes, claims_challenge=claims_challenge, cache_data=cache_data)
+            return self.redeem(grant, scopes, claims_challenge=claims_challenge, data=data, cache_data=cache_data)
 
         found = cached()
         if found is not None and found[0] is TokenState.FRESH:
@@ -313,30 +337,34 @@ class TokenService:
                 self.cache.remove_at(entry)
 
     # ---- device code (RFC 8628) ----------------------------------------------------------------
-    def start_device_flow(self, scopes: Sequence[str], claims_challenge: Optional[str] = None) -> DeviceFlow:
-        """Ask the provider for a device code (section 3.1); raises what goes wrong."""
+    def start_device_flow(self, scopes: Sequence[str], claims_challenge: Optional[str] = None,
+                          data: Optional[Mapping[str, str]] = None) -> DeviceFlow:
+        """Ask the provider for a device code (section 3.1), with the extra body fields ``data``;
+        raises what goes wrong."""
         requested = self.requested_scopes(scopes)
         metadata = self.metadata()
         if not metadata.device_authorization_endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} offers no device code sign-in "
                                      "(no device_authorization_endpoint)")
-        data = {"scope": " ".join(requested)}
+        body = {**(data or {}), "scope": " ".join(requested)}
         claims = self.claims(claims_challenge)
         if claims:
-            data["claims"] = claims
-        response = self.post_authenticated(metadata.device_authorization_endpoint, data, metadata)
+            body["claims"] = claims
+        response = self.post_authenticated(metadata.device_authorization_endpoint, body, metadata)
         return parse_device_authorization(parse_json_object(response, "device authorization endpoint"),
                                           self.clock(), requested)
 
     def redeem_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
                            stop: Optional[Callable[[], bool]] = None,
                            on_poll: Optional[Callable[[DeviceFlow], None]] = None,
-                           clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> TokenResult:
+                           clock: Optional[Clock] = None, wait: Optional[Wait] = None,
+                           data: Optional[Mapping[str, str]] = None) -> TokenResult:
         """Poll until the person signs in (the result), or raise ``OAuthError`` when the flow
         ends otherwise (denied, expired, or cancelled: ``cancelled`` set, or ``stop()`` true).
-        Time and waits are the service's unless given."""
+        Time and waits are the service's unless given; ``data``: as in ``redeem``."""
         grant = device_code_grant(flow.device_code)
-        return poll_until_done(flow, lambda: self.redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
+        return poll_until_done(flow, lambda: self.redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge,
+                                                         data=data),
                                clock=clock or self.clock, wait=wait or self.wait, cancelled=cancelled, stop=stop,
                                on_poll=on_poll)
 

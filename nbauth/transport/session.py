@@ -58,13 +58,15 @@ class Transport:
 
     ``http_client`` is MSAL's injectable client (anything with ``get``/``post`` like a
     ``requests.Session``); by default nbauth makes its own session, which takes proxies and
-    the CA bundle from the environment as requests does.
+    the CA bundle from the environment as requests does. ``post_headers`` go with every POST
+    (token and device-code requests), as MSAL's ``x-app-name`` / ``x-app-ver`` do.
     """
 
     def __init__(self, http_client: Optional[HttpClient] = None, *, timeout: Timeout = DEFAULT_TIMEOUT,
                  retry: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, post_headers: Optional[Mapping[str, str]] = None):
         self._client = http_client
+        self.post_headers = dict(post_headers or {})
         self._own_client = http_client is None
         self._lock = threading.Lock()
         self.timeout = timeout
@@ -94,7 +96,8 @@ class Transport:
     def post_form(self, url: str, data: Mapping[str, Any], *, headers: Optional[Mapping[str, str]] = None,
                   repeatable: bool) -> HttpResponse:
         """POST a form; ``repeatable`` says whether the server could consume it (see RetryPolicy)."""
-        return self._send("POST", url, data=dict(data), headers=headers, repeatable=repeatable)
+        return self._send("POST", url, data=dict(data), headers={**self.post_headers, **(headers or {})},
+                          repeatable=repeatable)
 
     def _send(self, method: str, url: str, *, repeatable: bool, data: Optional[dict] = None,
               headers: Optional[Mapping[str, str]] = None) -> HttpResponse:

@@ -1,6 +1,7 @@
 """Managed identity as msal 1.39's ManagedIdentityClient: each source chosen from the environment
 and spoken to in its own protocol (loopback servers check the headers, parameters and Arc's key
-file), tokens cached (where msal caches them) and renewed at refresh_in, errors as msal's; and a
+file), tokens cached (where msal caches them) and renewed at refresh_in, errors as msal's, throttling
+answers kept in http_cache for their Retry-After as msal keeps them; and a
 data-science script on a simulated Azure VM and on Azure ML compute gets a token in one line,
 the second call served from the cache."""
 import time
@@ -105,14 +106,6 @@ def test_azure_arc_answering_for_another_identity_is_refused(fake_server, monkey
         client.acquire_token_for_client(resource=RESOURCE)
 
 
-def test_service_fabric_is_refused_by_name(monkeypatch):
-    for name in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"):
-        monkeypatch.setenv(name, "x")
-    client = nbauth.ManagedIdentityClient(nbauth.SystemAssignedManagedIdentity())
-    with pytest.raises(nbauth.ManagedIdentityError, match="Service Fabric"):
-        client.acquire_token_for_client(resource=RESOURCE)
-
-
 def test_the_sources_refusal_is_msals_error_dict(fake_server, monkeypatch):
     fake_server.route("GET", "/metadata/identity/oauth2/token", (400, {}, {
         "error": "invalid_resource", "error_description": "AADSTS500011: no such resource"}))
@@ -179,3 +172,22 @@ def test_a_script_on_azure_compute_gets_a_token_in_one_line_then_from_the_cache(
         assert request.headers["secret"] == "ml-secret" and request.query["api-version"] == "2017-09-01"
     else:
         assert request.headers["Metadata"] == "true"
+
+
+@pytest.mark.parametrize("module", [nbauth, msal], ids=["nbauth", "msal"])
+def test_a_throttling_answer_is_given_again_while_its_retry_after_lasts(fake_server, monkeypatch, module):
+    on_vm(fake_server, monkeypatch)
+    fake_server.enqueue("GET", "/metadata/identity/oauth2/token",
+                        (429, {"Retry-After": "120"}, {"error": "too_many_requests", "error_description": "slow down"}))
+    http_cache = {}
+
+    def ask():
+        return module.ManagedIdentityClient(module.SystemAssignedManagedIdentity(), http_client=requests.Session(),
+                                            token_cache=module.SerializableTokenCache(), http_cache=http_cache) \
+            .acquire_token_for_client(resource=RESOURCE)
+
+    assert ask()["error"] == "too_many_requests"
+    assert ask()["error"] == "too_many_requests"  # from the http_cache: the source is not asked
+    assert len(requests_to(fake_server, "/metadata/identity/oauth2/token")) == 1
+    http_cache.clear()
+    assert "access_token" in ask()
