@@ -1,6 +1,6 @@
 """The notebook entry point: ``nbauth.login(...)`` returns at once with a ``SignIn`` handle.
 
-A silent sign-in from the per-user cache comes first (nothing is shown then); otherwise the device
+A silent sign-in from the per-user cache comes first (shown as one line); otherwise the device
 code is shown by the presenter for this process (widget, terminal, or an error where nobody can
 be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
 Once signed in, the token is renewed ahead of need by the process's background refresher
@@ -209,8 +209,9 @@ class SignIn:
         return self
 
     def _sign_in_silently(self) -> Optional[NbauthError]:
-        """Settle as signed in with the first cached account that has a token; else the
-        provider's refusal of the last one tried (None if none was refused)."""
+        """Settle as signed in with the first cached account that has a token, shown as one line
+        (the saved sign-in, with Sign out); else the provider's refusal of the last one tried
+        (None if none was refused)."""
         refusal: Optional[NbauthError] = None
         for account in self.service.accounts(username=self.username):
             try:
@@ -219,7 +220,9 @@ class SignIn:
                 refusal = exc
                 continue
             if result is not None:
-                self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
+                self._presenter = self._presenter or self._make_presenter()
+                saved = replace(self._state.settle(Status.SIGNED_IN, _name(account)), saved=True)
+                self._settle(self._attempt, saved, account=account)
                 return None
         return refusal
 
