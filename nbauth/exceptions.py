@@ -93,6 +93,14 @@ class InteractionUnavailable(NbauthError):
         return [f"{type(self).__name__}: {self}{cause}"]
 
 
+class SignInInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended a wait for sign-in, and cancelled it. Still a ``KeyboardInterrupt`` (a script stops
+    as on any Ctrl-C), raised without the waiting thread's frames; IPython shows it as one line."""
+
+    def _render_traceback_(self) -> list:
+        return [f"{type(self).__name__}: {self}"]
+
+
 class CacheWarning(UserWarning):
     """The token cache file was damaged, unsafe, locked or unwritable, and nbauth carried on.
 

@@ -23,6 +23,7 @@ from .exceptions import (
     InteractionUnavailable,
     NbauthError,
     OAuthError,
+    SignInInterrupted,
     SignInTimeout,
 )
 from .flows.browser import browser_flow_for
@@ -114,7 +115,7 @@ class SignIn:
                 return self._state.status
         except KeyboardInterrupt:
             self.cancel()
-            raise
+            raise SignInInterrupted("sign-in cancelled (Ctrl-C); call sign_in_again() for a new code") from None
 
     def wait_for(self, status: "Status | str", timeout: Optional[float] = None) -> bool:
         """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
