@@ -39,22 +39,24 @@ def ipython(tmp_path):
         child.close(force=True)
 
 
-def login(child: pexpect.spawn, issuer: str) -> str:
-    """Signs in from the prompt; the code printed."""
+def login(child: pexpect.spawn, issuer: str) -> tuple:
+    """Signs in from the prompt; the code printed, and when it was said to expire."""
     child.sendline(f"import nbauth; me = nbauth.login({NATIVE_CLIENT!r}, oidc_authority={issuer!r}, "
                    "scopes=['api:read'])")
     child.expect(CODE)
     code = child.match.group(1)
-    child.expect(r"Waiting for you to sign in; the code expires at \d\d:\d\d:\d\d")
+    child.expect(r"Waiting for you to sign in; the code expires (at \d\d:\d\d:\d\d|in \d:\d\d)")
+    expires = child.match.group(1)
     child.expect(r"In \[2\]:")
-    return code
+    return code, expires
 
 
 def test_prompt_and_typed_input_stay_while_the_sign_in_waits(idp, ipython):
     child = ipython()
-    code = login(child, idp.issuer)
+    code, expires = login(child, idp.issuer)
     child.send("x = 6 *")  # the person starts typing while the code is pending
     assert child.expect([REDRAW, "expires in", pexpect.TIMEOUT], timeout=2.5) == 2  # over two ticks of the old redraw
+    assert expires.startswith("at ")  # a clock time: a countdown printed once would be wrong a second later
     idp.approve_device(code, "alice")
     child.expect(re.escape(f"Signed in as {EMAILS['alice']} at {idp.issuer}. Tokens refresh automatically."))
     child.sendline(" 7")  # finishes the line typed before the outcome was printed
@@ -67,7 +69,7 @@ def test_prompt_and_typed_input_stay_while_the_sign_in_waits(idp, ipython):
 def test_ctrl_c_in_token_cancels_with_one_line(make_idp, ipython):
     provider = make_idp(device_interval=5)
     child = ipython()
-    code = login(child, provider.issuer)
+    code, _ = login(child, provider.issuer)
     child.sendline("print('now' + ' waiting'); me.token()")
     child.expect("now waiting")  # then the cell is in token(), as a person's Ctrl-C finds it
     child.sendintr()
