@@ -114,6 +114,6 @@ def make_presenter(ui: Optional[str] = None, *, on_cancel: Optional[Action] = No
         from .terminal import TerminalPresenter
 
         return TerminalPresenter(repl=in_repl(modules), **actions)
-    from .headless import HeadlessPresenter, notebook_display
+    from .headless import HeadlessPresenter
 
-    return HeadlessPresenter(choice.reason, display=notebook_display if in_kernel(modules) else None, **actions)
+    return HeadlessPresenter(choice.reason, shell=running_shell(modules) if in_kernel(modules) else None, **actions)

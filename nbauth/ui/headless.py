@@ -6,12 +6,11 @@ executed notebook shows them; elsewhere (a script with nobody there) they are no
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..exceptions import InteractionUnavailable
+from . import markup
 from .base import Presenter
-from .detect import running_shell
 from .text import FlowState, Status, status_line
 
 OPTIONS = (
@@ -30,24 +29,15 @@ def unavailable_message(reason: str) -> str:
             f"Non-interactive options: {'; '.join(OPTIONS)}.")
 
 
-def notebook_display(state: FlowState) -> None:
-    """``state`` as a plain display in the running cell's output (no widget state to save), through
-    the kernel's display publisher (what ``IPython.display`` uses)."""
-    from . import markup
-
-    running_shell(sys.modules).display_pub.publish(
-        {"text/plain": status_line(state), "text/html": markup.document(state)}, metadata={})
-
-
 class HeadlessPresenter(Presenter):
     """No person to ask (no notebook front end, no terminal, CI or a batch run): interactive sign-in
-    fails at once, naming the alternatives; ended states go to ``display`` if given."""
+    fails at once, naming the alternatives. Ended states are shown in ``shell``'s output (the IPython
+    kernel's shell, when there is one) as a plain display, so no widget state is needed to see them."""
 
-    def __init__(self, reason: str = "no notebook kernel and no terminal", *,
-                 display: Optional[Callable[[FlowState], None]] = None, **actions: Any):
+    def __init__(self, reason: str = "no notebook kernel and no terminal", *, shell: Any = None, **actions: Any):
         super().__init__(**actions)
         self.reason = reason
-        self._display = display
+        self.shell = shell
 
     def ready(self) -> None:
         raise InteractionUnavailable(unavailable_message(self.reason))
@@ -55,5 +45,6 @@ class HeadlessPresenter(Presenter):
     def render(self, state: FlowState) -> None:
         if state.status is Status.WAITING:
             self.ready()
-        if self._display is not None:
-            self._display(state)
+        if self.shell is not None:  # the kernel's display publisher, which IPython.display uses
+            self.shell.display_pub.publish({"text/plain": status_line(state), "text/html": markup.document(state)},
+                                           metadata={})
