@@ -85,7 +85,20 @@ class FlowError(NbauthError, ValueError):
 
 
 class InteractionUnavailable(NbauthError):
-    """Sign-in needs a person, and none can be reached here (no notebook, no terminal, or CI)."""
+    """Sign-in needs a person, and none can be reached here (no notebook, no terminal, CI, a batch run)."""
+
+    def _render_traceback_(self) -> list:
+        """IPython (a notebook, nbconvert's report) shows this error as one line: nbauth's frames add nothing."""
+        cause = f" (the provider refused the saved sign-in: {self.__cause__})" if self.__cause__ else ""
+        return [f"{type(self).__name__}: {self}{cause}"]
+
+
+class SignInInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended a wait for sign-in, and cancelled it. Still a ``KeyboardInterrupt`` (a script stops
+    as on any Ctrl-C), raised without the waiting thread's frames; IPython shows it as one line."""
+
+    def _render_traceback_(self) -> list:
+        return [f"{type(self).__name__}: {self}"]
 
 
 class CacheWarning(UserWarning):

@@ -1,6 +1,6 @@
 """The notebook entry point: ``nbauth.login(...)`` returns at once with a ``SignIn`` handle.
 
-A silent sign-in from the per-user cache comes first (nothing is shown then); otherwise the device
+A silent sign-in from the per-user cache comes first (shown as one line); otherwise the device
 code is shown by the presenter for this process (widget, terminal, or an error where nobody can
 be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
 Once signed in, the token is renewed ahead of need by the process's background refresher
@@ -23,6 +23,7 @@ from .exceptions import (
     InteractionUnavailable,
     NbauthError,
     OAuthError,
+    SignInInterrupted,
     SignInTimeout,
 )
 from .flows.browser import browser_flow_for
@@ -114,7 +115,7 @@ class SignIn:
                 return self._state.status
         except KeyboardInterrupt:
             self.cancel()
-            raise
+            raise SignInInterrupted("sign-in cancelled (Ctrl-C); call sign_in_again() for a new code") from None
 
     def wait_for(self, status: "Status | str", timeout: Optional[float] = None) -> bool:
         """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
@@ -209,8 +210,9 @@ class SignIn:
         return self
 
     def _sign_in_silently(self) -> Optional[NbauthError]:
-        """Settle as signed in with the first cached account that has a token; else the
-        provider's refusal of the last one tried (None if none was refused)."""
+        """Settle as signed in with the first cached account that has a token, shown as one line
+        (the saved sign-in, with Sign out); else the provider's refusal of the last one tried
+        (None if none was refused)."""
         refusal: Optional[NbauthError] = None
         for account in self.service.accounts(username=self.username):
             try:
@@ -219,7 +221,9 @@ class SignIn:
                 refusal = exc
                 continue
             if result is not None:
-                self._settle(self._attempt, self._state.settle(Status.SIGNED_IN, _name(account)), account=account)
+                self._presenter = self._presenter or self._make_presenter()
+                saved = replace(self._state.settle(Status.SIGNED_IN, _name(account)), saved=True)
+                self._settle(self._attempt, saved, account=account)
                 return None
         return refusal
 

@@ -9,13 +9,20 @@ import time
 import pexpect
 import pytest
 
-from idp.server import EMAILS, NATIVE_CLIENT
+import nbauth
+from idp.server import EMAILS, NATIVE_CLIENT, USERS
 
 SCRIPT = f"""
 import sys, nbauth
 me = nbauth.login({NATIVE_CLIENT!r}, oidc_authority=sys.argv[1], scopes=["api:read"])
 print("login returned", file=sys.stderr)
 print("TOKEN", len(me.token(timeout=60)), file=sys.stderr)
+"""
+SAVED_SCRIPT = f"""
+import sys, nbauth
+me = nbauth.login({NATIVE_CLIENT!r}, oidc_authority=sys.argv[1], scopes=["api:read"])
+print("STATUS", me.status.value, file=sys.stderr)
+me.sign_out()
 """
 CODE = re.compile(rb"(?:enter|check) the code (\S+)\r?\n")
 
@@ -31,8 +38,8 @@ def script_env(tmp_path):
 def spawn(script_env):
     children = []
 
-    def start(issuer: str) -> pexpect.spawn:
-        child = pexpect.spawn(sys.executable, ["-c", SCRIPT, issuer], env=script_env, timeout=30)
+    def start(issuer: str, script: str = SCRIPT) -> pexpect.spawn:
+        child = pexpect.spawn(sys.executable, ["-c", script, issuer], env=script_env, timeout=30)
         children.append(child)
         return child
 
@@ -66,8 +73,10 @@ def test_ctrl_c_cancels_the_sign_in(make_idp, spawn):
     started = time.perf_counter()
     child.sendintr()
     child.expect(re.escape("\r\x1b[KSign-in cancelled.\r\n"))
-    child.expect("KeyboardInterrupt")
+    child.expect(re.escape("SignInInterrupted: sign-in cancelled (Ctrl-C); call sign_in_again() for a new code"))
+    traceback = child.before
     child.expect(pexpect.EOF)
+    assert b"threading" not in traceback  # only the script's own frames and nbauth's wait
     assert time.perf_counter() - started < 4  # well within one 5-second poll interval
     child.close()
     assert child.exitstatus != 0 or child.signalstatus is not None
@@ -89,3 +98,17 @@ def test_ci_fails_at_once_without_waiting_on_input(idp, script_env):
     assert "InteractionUnavailable: sign-in needs a person, and none can be reached here (CI is set)" in output
     assert "ConfidentialClientApplication" in output
     assert not [e for e in idp.request_log() if e["endpoint"] == "device_authorization"]
+
+
+def test_a_saved_sign_in_is_one_line_and_sign_out_says_so(idp, spawn, script_env):
+    cache = nbauth.PersistedTokenCache(script_env["NBAUTH_CACHE_PATH"])
+    app = nbauth.PublicClientApplication(NATIVE_CLIENT, oidc_authority=idp.issuer, token_cache=cache)
+    assert "access_token" in app.acquire_token_by_username_password("alice", USERS["alice"], ["api:read"])
+    child = spawn(idp.issuer, SAVED_SCRIPT)
+    child.expect(re.escape(f"\r\x1b[KSigned in as {EMAILS['alice']} at {idp.issuer} (saved sign-in). "
+                           "Tokens refresh automatically.\r\n"))
+    child.expect("STATUS signed_in")
+    child.expect(re.escape(f"\r\x1b[KSigned out: {EMAILS['alice']}.\r\n"))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -9,8 +9,9 @@ import types
 import pytest
 
 from nbauth.exceptions import ConfigurationError, InteractionUnavailable
-from nbauth.ui.detect import choose, in_kernel, make_presenter
+from nbauth.ui.detect import BATCH, batch_run, choose, in_kernel, in_repl, make_presenter
 from nbauth.ui.headless import HeadlessPresenter
+from nbauth.ui.terminal import TerminalPresenter
 
 
 class Tty(io.StringIO):
@@ -22,6 +23,23 @@ def kernel_modules(kernel=object()):
     shell = types.SimpleNamespace(kernel=kernel)
     return {"ipykernel": types.ModuleType("ipykernel"),
             "IPython": types.SimpleNamespace(get_ipython=lambda: shell)}
+
+
+class Kernel:
+    """ipykernel's public ``get_parent``: the message the kernel is answering."""
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def get_parent(self, channel="shell"):
+        return self.parent
+
+
+def execute_request(allow_stdin):
+    return {"header": {"msg_type": "execute_request"}, "content": {"code": "", "allow_stdin": allow_stdin}}
+
+
+BATCH_KERNEL = kernel_modules(Kernel(execute_request(False)))
 
 
 @pytest.mark.parametrize("ui, environ, modules, stderr, kind", [
@@ -38,6 +56,51 @@ def kernel_modules(kernel=object()):
 ])
 def test_choose(ui, environ, modules, stderr, kind):
     assert choose(ui, environ=environ, modules=modules, stderr=stderr).kind == kind
+
+
+@pytest.mark.parametrize("ui, environ, parent, kind", [
+    (None, {}, execute_request(False), "none"),  # nbconvert --execute, papermill, nbclient
+    (None, {}, execute_request(True), "widget"),  # JupyterLab, Notebook, console, VS Code
+    (None, {}, {"header": {"msg_type": "comm_msg"}, "content": {"data": {}}}, "widget"),  # a widget's click
+    (None, {}, {}, "widget"),  # nothing executed yet
+    (None, {}, None, "widget"),
+    (None, {"VOILA_KERNEL_ID": "k1"}, execute_request(False), "widget"),  # a person at Voila's page
+    (None, {"NBAUTH_UI": "widget"}, execute_request(False), "widget"),
+    ("widget", {}, execute_request(False), "widget"),
+    (None, {"CI": "1"}, execute_request(True), "none"),
+])
+def test_a_batch_run_is_nobody_to_ask(ui, environ, parent, kind):
+    assert choose(ui, environ=environ, modules=kernel_modules(Kernel(parent)), stderr=Tty()).kind == kind
+
+
+def test_batch_reason_and_older_kernels():
+    assert choose(environ={}, modules=BATCH_KERNEL).reason == BATCH
+    assert choose(environ={"VOILA_BASE_URL": "/"}, modules=BATCH_KERNEL).reason == "running under Voila"
+    assert not batch_run(kernel_modules(object()))  # ipykernel before 6: no get_parent, assume a person
+
+
+@pytest.mark.parametrize("modules, expected", [
+    ({"IPython": types.SimpleNamespace(get_ipython=lambda: types.SimpleNamespace(kernel=None))}, True),  # ipython
+    ({"sys": types.SimpleNamespace(ps1=">>> ", flags=types.SimpleNamespace(interactive=0))}, True),  # python
+    ({"sys": types.SimpleNamespace(flags=types.SimpleNamespace(interactive=1))}, True),  # python -i script.py
+    ({"sys": types.SimpleNamespace(flags=types.SimpleNamespace(interactive=0))}, False),  # a script
+    (kernel_modules(), False),
+    ({}, False),
+])
+def test_interactive_repl(modules, expected):
+    assert in_repl(modules) is expected
+
+
+def test_the_terminal_presenter_knows_a_repl():
+    interactive = {"sys": types.SimpleNamespace(ps1=">>> ", flags=types.SimpleNamespace(interactive=0))}
+    assert make_presenter(environ={}, modules=interactive, stderr=Tty()).repl
+    assert not make_presenter(environ={}, modules={"sys": types.SimpleNamespace(flags=sys.flags)}, stderr=Tty()).repl
+    assert isinstance(make_presenter("terminal", modules={}), TerminalPresenter)
+
+
+def test_headless_in_a_kernel_shows_outcomes_in_the_cell_and_elsewhere_nowhere():
+    assert make_presenter(environ={}, modules=BATCH_KERNEL).shell is BATCH_KERNEL["IPython"].get_ipython()
+    assert make_presenter(environ={"CI": "true"}, modules={}).shell is None
 
 
 def test_reasons_are_given():
