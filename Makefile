@@ -53,8 +53,9 @@ demo: install $(IDP)/node_modules/.package-lock.json
 	$(PY) notebooks/demo.py $(DEMO_ARGS)
 
 ## Everything the tests need, then the whole suite.
+# Two workers: most tests wait on servers, kernels and browsers, not on the CPU (tests/conftest.py).
 test: install-test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(STAMP) $(IDP)/node_modules/.package-lock.json
 	$(PY) bench/run.py $(BENCH_ARGS)

@@ -16,6 +16,18 @@ from support.clock import FakeClock
 from support.fake_http import FakeServer
 
 _TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+#: Folders whose tests start browsers, clusters or timed load: under ``pytest -n 2`` (``make test``)
+#: they run one module after another on one worker, never two at once on a 2-core machine.
+SERIAL_FOLDERS = frozenset({"browser", "clusters", "load"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup``: each module stays whole on one worker (its
+    module fixtures start once), and the heavy folders share one group (see ``SERIAL_FOLDERS``)."""
+    for item in items:
+        group = "serial" if item.path.parent.name in SERIAL_FOLDERS else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

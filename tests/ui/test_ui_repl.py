@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -70,8 +72,8 @@ def test_ctrl_c_in_token_cancels_with_one_line(make_idp, ipython):
     provider = make_idp(device_interval=5)
     child = ipython()
     code, _ = login(child, provider.issuer)
-    child.sendline("print('now' + ' waiting'); me.token()")
-    child.expect("now waiting")  # then the cell is in token(), as a person's Ctrl-C finds it
+    child.sendline("me.token()")
+    wait_until_blocked(child.pid)  # the cell is in token(), as a person's Ctrl-C finds it
     child.sendintr()
     child.expect("Sign-in cancelled.")
     child.expect(r"In \[3\]:")
@@ -81,3 +83,16 @@ def test_ctrl_c_in_token_cancels_with_one_line(make_idp, ipython):
     child.sendline("print(me.status.value)")
     child.expect("cancelled")
     assert len(provider.token_log("device_code", user_code=code)) <= 1
+
+
+def wait_until_blocked(pid: int, timeout: float = 30.0) -> None:
+    """Until the process's main thread has waited on a lock or condition (the kernel's ``wchan``) for
+    0.2 s on end, as in ``SignIn.wait``; at the prompt it waits on the terminal instead, and a wait
+    for the GIL is far shorter."""
+    wchan = Path(f"/proc/{pid}/task/{pid}/wchan")
+    deadline = time.monotonic() + timeout
+    since = None
+    while since is None or time.monotonic() - since < 0.2:
+        assert time.monotonic() < deadline, f"the REPL never blocked (wchan {wchan.read_text()!r})"
+        since = (since or time.monotonic()) if "futex" in wchan.read_text() else None
+        time.sleep(0.02)
