@@ -81,8 +81,7 @@ def sign_in_on_hub(hub: Hub, page, idp, user: str, screenshot: bool) -> None:
     out = nb.run(0)
     with page.expect_popup(timeout=WAIT_MS) as opened:
         out.get_by_role("button", name="Sign in with browser").click()
-    sign_in_in_popup(opened.value, user)
-    opened.value.wait_for_event("close", timeout=WAIT_MS)
+    sign_in_in_popup(opened.value, user, closes=True)
     expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(idp.issuer, user), timeout=WAIT_MS)
     if screenshot:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -76,8 +76,7 @@ def test_sign_in_with_browser(server, context, idp, coop_idp, coop, tmp_path, re
     assert popup.url.startswith(provider.issuer)
     if shots:
         screenshots(nb, out, "in_flight")
-    sign_in_in_popup(popup, "alice")
-    popup.wait_for_event("close", timeout=WAIT_MS)
+    sign_in_in_popup(popup, "alice", closes=True)
     expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(provider.issuer), timeout=WAIT_MS)
     expect(out.locator(".nbauth-browser")).to_be_hidden()
     if shots:
