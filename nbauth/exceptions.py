@@ -37,7 +37,15 @@ class DiscoveryError(NbauthError):
 
 
 class ProtocolError(NbauthError):
-    """A server answered with something that is not valid OAuth 2.0 / OpenID Connect."""
+    """A server answered with something that is not valid OAuth 2.0 / OpenID Connect.
+
+    ``status`` and ``retry_after`` (the header as sent) are the HTTP answer's, when it was an error.
+    """
+
+    def __init__(self, message: str, *, status: Optional[int] = None, retry_after: Optional[str] = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class OAuthError(NbauthError):
@@ -52,6 +60,7 @@ class OAuthError(NbauthError):
         correlation_id: Optional[str] = None,
         status: Optional[int] = None,
         claims: Optional[str] = None,
+        retry_after: Optional[str] = None,
     ):
         super().__init__(f"{error}: {description}" if description else error)
         self.error = error
@@ -60,6 +69,7 @@ class OAuthError(NbauthError):
         self.correlation_id = correlation_id
         self.status = status
         self.claims = claims
+        self.retry_after = retry_after  # the Retry-After header as sent, if any
 
     def to_result(self) -> dict:
         """The MSAL-style result dict for this error."""

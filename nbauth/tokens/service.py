@@ -331,14 +331,16 @@ class TokenService:
     def redeem_device_flow(self, flow: DeviceFlow, cancelled: threading.Event, *,
                            stop: Optional[Callable[[], bool]] = None,
                            on_poll: Optional[Callable[[DeviceFlow], None]] = None,
-                           clock: Optional[Clock] = None, wait: Optional[Wait] = None) -> TokenResult:
+                           clock: Optional[Clock] = None, wait: Optional[Wait] = None,
+                           ride_out: bool = False) -> TokenResult:
         """Poll until the person signs in (the result), or raise ``OAuthError`` when the flow
         ends otherwise (denied, expired, or cancelled: ``cancelled`` set, or ``stop()`` true).
-        Time and waits are the service's unless given."""
+        ``ride_out`` polls on through network failures, 5xx and 429 until the code expires (see
+        ``flows.device``). Time and waits are the service's unless given."""
         grant = device_code_grant(flow.device_code)
         return poll_until_done(flow, lambda: self.redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge),
                                clock=clock or self.clock, wait=wait or self.wait, cancelled=cancelled, stop=stop,
-                               on_poll=on_poll)
+                               on_poll=on_poll, ride_out=ride_out)
 
     def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
         """``fetch()`` once for every concurrent caller with ``key`` (``single_flight``)."""
