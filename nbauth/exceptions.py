@@ -5,7 +5,7 @@ password or assertion: the constructors take only descriptive text.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, TypeVar
 
 
 class NbauthError(Exception):
@@ -34,6 +34,7 @@ class DiscoveryError(NbauthError):
     def __init__(self, message: str, *, authority: str):
         super().__init__(f"{message} (authority {authority})")
         self.authority = authority
+        self.reason = message
 
 
 class ProtocolError(NbauthError):
@@ -107,3 +108,25 @@ class CacheWarning(UserWarning):
 
 class SignInTimeout(NbauthError, TimeoutError):
     """A wait for a pending sign-in ran out; the sign-in goes on (wait again, or cancel it)."""
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+class _OneLine:
+    """IPython's ``_render_traceback_`` for an error shown as one line (picklable, unlike a lambda)."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def __call__(self) -> List[str]:
+        return [self.line]
+
+
+def brief(error: E, text: Optional[str] = None) -> E:
+    """``error`` itself, which IPython (a notebook, its terminal) now shows as one line, ``text`` or
+    its message after its type's name, instead of a traceback through nbauth's frames: for an
+    outcome a person must act on (a sign-in that failed, was denied, or could not start), not a bug."""
+    line = " ".join((text or str(error)).split())
+    error._render_traceback_ = _OneLine(f"{type(error).__name__}: {line}")  # type: ignore[attr-defined]
+    return error

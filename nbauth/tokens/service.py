@@ -90,6 +90,10 @@ class TokenService:
         """The provider's discovered configuration (once per process per authority)."""
         return discovery.get(authority or self.authority, self.transport, self.cache.discovery_store)
 
+    def knows_provider(self) -> bool:
+        """Whether the provider's configuration is at hand without the network (see ``Discovery.known``)."""
+        return discovery.known(self.authority, self.cache.discovery_store) is not None
+
     @staticmethod
     def environment(authority: Authority) -> str:
         """The cache's environment for an authority: its host, as MSAL files it."""
