@@ -5,6 +5,7 @@ password or assertion: the constructors take only descriptive text.
 """
 from __future__ import annotations
 
+import functools
 from typing import List, Optional, Sequence, TypeVar
 
 
@@ -35,6 +36,9 @@ class DiscoveryError(NbauthError):
         super().__init__(f"{message} (authority {authority})")
         self.authority = authority
         self.reason = message
+
+    def __reduce__(self) -> tuple:  # its constructor's keyword, so it crosses to other processes
+        return functools.partial(type(self), authority=self.authority), (self.reason,), self.__dict__
 
 
 class ProtocolError(NbauthError):
@@ -126,7 +130,10 @@ class _OneLine:
 def brief(error: E, text: Optional[str] = None) -> E:
     """``error`` itself, which IPython (a notebook, its terminal) now shows as one line, ``text`` or
     its message after its type's name, instead of a traceback through nbauth's frames: for an
-    outcome a person must act on (a sign-in that failed, was denied, or could not start), not a bug."""
+    outcome a person must act on (a sign-in that failed, was denied, or could not start), not a bug.
+    Without ``text``, an error made brief before keeps its line."""
+    if text is None and isinstance(getattr(error, "_render_traceback_", None), _OneLine):
+        return error
     line = " ".join((text or str(error)).split())
     error._render_traceback_ = _OneLine(f"{type(error).__name__}: {line}")  # type: ignore[attr-defined]
     return error

@@ -27,3 +27,20 @@ def widget_values(kernel) -> str:
                      "print(json.dumps([s['state'].get('value', '') for s in "
                      "ipywidgets.Widget.get_manager_state()['state'].values()]))")
     return " ".join(str(value) for value in json.loads(out))
+
+
+def run_in_cell(kernel, source: str, cell_id: str) -> None:
+    """Run ``source`` as JupyterLab and Notebook 7 do, with ``cellId`` in the execute request's
+    metadata (nbclient sends none); its output is not kept."""
+    from jupyter_core.utils import run_sync
+
+    client = kernel.client.kc
+    request = client.session.msg("execute_request", {
+        "code": source, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False,
+        "stop_on_error": True}, metadata={"cellId": cell_id})
+    client.shell_channel.send(request)
+    while True:
+        reply = run_sync(client.get_shell_msg)(timeout=60)
+        if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return
