@@ -5,7 +5,6 @@ sign-in taken at once, setup errors as one sentence naming the client id or auth
 from __future__ import annotations
 
 import pickle
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -20,6 +19,7 @@ from nbauth.ui.text import status_line
 from nbauth.ui.widget import WidgetPresenter
 from support.fake_provider import CLIENT_ID, FakeProvider
 from support.faults import SCOPES, Device
+from support.held import held
 
 pytestmark = pytest.mark.timeout(60)
 #: A cell that returns within this has not waited on a provider round trip that hangs.
@@ -43,18 +43,6 @@ def login(provider, **options):
     options.setdefault("cache", nbauth.SerializableTokenCache())
     return nbauth.login(CLIENT_ID, oidc_authority=provider.issuer, scopes=SCOPES, ui="widget", method="device",
                         timeout=0.5, **options)
-
-
-def held(server, method: str, path: str, answer):
-    """Hold every ``method path`` until the returned event is set, then answer with ``answer(request)``."""
-    release = threading.Event()
-
-    def respond(request):
-        release.wait(30)
-        return answer(request)
-
-    server.route(method, path, respond)
-    return release
 
 
 def test_login_returns_at_once_while_a_hung_provider_is_contacted(provider, device):
