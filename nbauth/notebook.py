@@ -87,6 +87,7 @@ class SignIn:
         self._account: Optional[dict] = None
         self._error: Optional[Exception] = None  # why the sign-in ended without a token
         self._attempt = 0
+        self._cells_waiting = 0  # calls of token() waiting now: a choice offered meanwhile becomes a code
         self._thread: Optional[threading.Thread] = None
         self._presenter: Optional[Presenter] = None
         self._renewal: Optional[Renewal] = None
@@ -154,10 +155,16 @@ class SignIn:
         from reaching the kernel (ipykernel 7), and the code needs none. Errors show as one line
         in IPython, with their types and fields unchanged.
         """
+        with self._changed:
+            self._cells_waiting += 1
+            self._changed.notify_all()
         try:
             return self._token(timeout, scopes)
         except NbauthError as error:
             raise brief(error).with_traceback(None) from error.__cause__  # from this frame: no nbauth internals
+        finally:
+            with self._changed:
+                self._cells_waiting -= 1
 
     def _token(self, timeout: Optional[float], scopes: Optional[Sequence[str]]) -> str:
         if self._state.status is Status.WAITING and self._state.method == "choose":
@@ -359,10 +366,10 @@ class SignIn:
 
     def _ask_choice_or_code(self) -> Next:
         """The widget's choice when the browser sign-in is offered (``browser_flow_for``: discovery for
-        ``"auto"``), else a new device code."""
+        ``"auto"``), else a new device code; a code too while a cell waits in ``token()``, as there."""
         if self._browser is None:
             self._browser = browser_flow_for(self.app, self.scopes, self._method)
-        if self._browser is None:
+        if self._browser is None or self._cells_waiting:
             return self._ask_code()
         self._browser.forget()
         return FlowState(status=Status.WAITING, method="choose", authority=self.authority), None

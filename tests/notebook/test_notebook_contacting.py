@@ -5,6 +5,7 @@ sign-in taken at once, setup errors as one sentence naming the client id or auth
 from __future__ import annotations
 
 import pickle
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -41,8 +42,9 @@ def device(provider) -> Device:
 
 def login(provider, **options):
     options.setdefault("cache", nbauth.SerializableTokenCache())
-    return nbauth.login(CLIENT_ID, oidc_authority=provider.issuer, scopes=SCOPES, ui="widget", method="device",
-                        timeout=0.5, **options)
+    options.setdefault("method", "device")
+    return nbauth.login(CLIENT_ID, oidc_authority=provider.issuer, scopes=SCOPES, ui="widget", timeout=0.5,
+                        **options)
 
 
 def test_login_returns_at_once_while_a_hung_provider_is_contacted(provider, device):
@@ -171,3 +173,17 @@ def test_by_default_token_waits_as_long_as_the_code_lives_and_says_why_it_ended(
     with pytest.raises(OAuthError) as caught:
         me.token()  # no timeout given: not a SignInTimeout, the code's own end
     assert caught.value.error == "expired_token" and me.status is Status.EXPIRED
+
+
+def test_a_cell_waiting_in_token_while_the_provider_is_contacted_gets_a_code_not_the_browser_choice(
+        provider, device):
+    release = held(provider.server, "GET", "/fake/.well-known/openid-configuration",
+                   lambda request: (200, {}, provider.metadata()))
+    me = login(provider, method="auto")  # the provider has an authorization endpoint: the browser is offered
+    device.approve()
+    waiting = threading.Thread(target=me.token, kwargs={"timeout": 30})
+    waiting.start()  # Run All: the next cell waits in token() before the provider answered
+    assert me.wait_until(lambda state: me._cells_waiting, 30)
+    release.set()
+    waiting.join(30)
+    assert me.status is Status.SIGNED_IN and len(provider.server.requests_to("/fake/device")) == 1
