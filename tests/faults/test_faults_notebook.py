@@ -8,7 +8,7 @@ import pytest
 import nbauth
 from support.fake_provider import CLIENT_ID
 from nbauth.cache import PersistedTokenCache
-from nbauth.exceptions import OAuthError, ProtocolError, TransportError
+from nbauth.exceptions import OAuthError
 from nbauth.ui import Status
 from support.faults import (FAULTS, OUTCOME, SCOPES, TIMEOUT, TOKEN_LIFETIME, Device, Faults, assert_kept, make_app,
                             sign_in)
