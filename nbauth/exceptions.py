@@ -5,7 +5,8 @@ password or assertion: the constructors take only descriptive text.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import functools
+from typing import List, Optional, Sequence, TypeVar
 
 
 class NbauthError(Exception):
@@ -34,10 +35,22 @@ class DiscoveryError(NbauthError):
     def __init__(self, message: str, *, authority: str):
         super().__init__(f"{message} (authority {authority})")
         self.authority = authority
+        self.reason = message
+
+    def __reduce__(self) -> tuple:  # its constructor's keyword, so it crosses to other processes
+        return functools.partial(type(self), authority=self.authority), (self.reason,), self.__dict__
 
 
 class ProtocolError(NbauthError):
-    """A server answered with something that is not valid OAuth 2.0 / OpenID Connect."""
+    """A server answered with something that is not valid OAuth 2.0 / OpenID Connect.
+
+    ``status`` and ``retry_after`` (the header as sent) are the HTTP answer's, when it was an error.
+    """
+
+    def __init__(self, message: str, *, status: Optional[int] = None, retry_after: Optional[str] = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 class OAuthError(NbauthError):
@@ -52,6 +65,7 @@ class OAuthError(NbauthError):
         correlation_id: Optional[str] = None,
         status: Optional[int] = None,
         claims: Optional[str] = None,
+        retry_after: Optional[str] = None,
     ):
         super().__init__(f"{error}: {description}" if description else error)
         self.error = error
@@ -60,6 +74,7 @@ class OAuthError(NbauthError):
         self.correlation_id = correlation_id
         self.status = status
         self.claims = claims
+        self.retry_after = retry_after  # the Retry-After header as sent, if any
 
     def to_result(self) -> dict:
         """The MSAL-style result dict for this error."""
@@ -110,3 +125,28 @@ class CacheWarning(UserWarning):
 
 class SignInTimeout(NbauthError, TimeoutError):
     """A wait for a pending sign-in ran out; the sign-in goes on (wait again, or cancel it)."""
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+class _OneLine:
+    """IPython's ``_render_traceback_`` for an error shown as one line (picklable, unlike a lambda)."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def __call__(self) -> List[str]:
+        return [self.line]
+
+
+def brief(error: E, text: Optional[str] = None) -> E:
+    """``error`` itself, which IPython (a notebook, its terminal) now shows as one line, ``text`` or
+    its message after its type's name, instead of a traceback through nbauth's frames: for an
+    outcome a person must act on (a sign-in that failed, was denied, or could not start), not a bug.
+    Without ``text``, an error made brief before keeps its line."""
+    if text is None and isinstance(getattr(error, "_render_traceback_", None), _OneLine):
+        return error
+    line = " ".join((text or str(error)).split())
+    error._render_traceback_ = _OneLine(f"{type(error).__name__}: {line}")  # type: ignore[attr-defined]
+    return error

@@ -2,18 +2,24 @@
 
 A silent sign-in from the per-user cache comes first (shown as one line); otherwise the device
 code is shown by the presenter for this process (widget, terminal, or an error where nobody can
-be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free.
+be reached) and polled for in a daemon thread, so the cell finishes and the kernel stays free. In
+the notebook widget nothing that can wait on the network runs in the cell: only a saved sign-in
+that needs no request is taken at once; a refresh, discovery and the request for a code run in
+the background behind "Contacting <provider>..." (``_ask``), and a sign-in that cannot start is
+shown as one sentence naming the client id or authority (``flows.problems``). Polling rides out
+a provider that does not answer until the code expires (``flows.device``).
 Once signed in, the token is renewed ahead of need by the process's background refresher
 (``nbauth.tokens.refresher``), so ``token()`` answers from the cache; if the provider refuses the refresh
-token, the status says sign-in is needed and the next ``token()`` starts a new sign-in (or, where
-nobody can be reached, raises the provider's ``OAuthError``, e.g. ``invalid_grant``).
+token, the status says sign-in is needed and ``token()`` starts a new sign-in, shown in the cell that
+asked (or, where nobody can be reached, raises the provider's ``OAuthError``, e.g. ``invalid_grant``).
+Errors ``token()`` raises show as one line in IPython (``exceptions.brief``).
 """
 from __future__ import annotations
 
 import functools
 import threading
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple
 
 from .clock import Clock, Wait
 from .exceptions import (
@@ -25,8 +31,11 @@ from .exceptions import (
     OAuthError,
     SignInInterrupted,
     SignInTimeout,
+    brief,
 )
-from .flows.browser import browser_flow_for
+from .flows.browser import BrowserFlow, browser_flow_for, browser_method
+from .flows.cell import running_cell, started_in
+from .flows.problems import setup_problem
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
 from .tokens.refresher import RefreshStatus, Renewal, background_refresher
@@ -45,6 +54,8 @@ CUT_OFF = ("The provider's page cut the sign-in window off from this notebook (C
            "and nbauth's server extension is not active on this Jupyter server to bring the answer back "
            "(jupyter server extension enable nbauth.serverext); use a code instead")
 _UNCHANGED = object()  # ``_settle``'s default: keep the account as it is
+#: What the person is shown next, and the device flow to poll for it (None: nothing to poll).
+Next = Tuple[FlowState, Optional[DeviceFlow]]
 
 
 class SignIn:
@@ -77,10 +88,13 @@ class SignIn:
         self._account: Optional[dict] = None
         self._error: Optional[Exception] = None  # why the sign-in ended without a token
         self._attempt = 0
+        self._cells_waiting = 0  # calls of token() waiting now: a choice offered meanwhile becomes a code
         self._thread: Optional[threading.Thread] = None
         self._presenter: Optional[Presenter] = None
         self._renewal: Optional[Renewal] = None
-        self._browser = browser_flow_for(app, self.scopes, method, choose(ui).kind)  # None: device code
+        self._kind = choose(ui).kind
+        self._method = browser_method(method, self._kind)  # "auto" is settled once the provider is known
+        self._browser: Optional[BrowserFlow] = None  # the browser sign-in offered (None: a device code)
 
     # ---- what a notebook asks ----------------------------------------------------------------
     @property
@@ -121,51 +135,92 @@ class SignIn:
         """Wait until the sign-in reaches ``status`` (a ``Status`` or its value, e.g. ``"signed_in"``;
         ValueError for another string), or ``timeout`` seconds; whether it did."""
         wanted = Status(status)
-        with self._changed:
-            return self._changed.wait_for(lambda: self._state.status is wanted, timeout)
+        return self.wait_until(lambda state: state.status is wanted, timeout)
 
-    def token(self, timeout: Optional[float] = 300.0, *, scopes: Optional[Sequence[str]] = None) -> str:
+    def wait_until(self, condition: Callable[[FlowState], Any], timeout: Optional[float] = None) -> bool:
+        """Wait until ``condition(state)`` holds (e.g. ``lambda state: state.user_code``: the code is
+        shown), or ``timeout`` seconds; whether it does."""
+        with self._changed:
+            return bool(self._changed.wait_for(lambda: condition(self._state), timeout))
+
+    def token(self, timeout: Optional[float] = None, *, scopes: Optional[Sequence[str]] = None) -> str:
         """An access token: at once when signed in, else after the pending sign-in (or raises).
 
-        After the provider refused the refresh token, this starts a new sign-in and waits for it;
+        ``timeout`` (seconds) bounds the wait; by default it lasts as long as the sign-in can (a
+        code's lifetime), then raises why it ended. When the provider refused the refresh token,
+        this starts a new sign-in, shown in the output of the cell that asked, and waits for it;
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
         ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
         sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
         browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
-        from reaching the kernel (ipykernel 7), and the code needs none.
+        from reaching the kernel (ipykernel 7), and the code needs none. Errors show as one line
+        in IPython, with their types and fields unchanged.
         """
+        with self._changed:
+            self._cells_waiting += 1
+            self._changed.notify_all()
+        try:
+            return self._token(timeout, scopes)
+        except NbauthError as error:
+            raise brief(error).with_traceback(None) from error.__cause__  # from this frame: no nbauth internals
+        finally:
+            with self._changed:
+                self._cells_waiting -= 1
+
+    def _token(self, timeout: Optional[float], scopes: Optional[Sequence[str]]) -> str:
         if self._state.status is Status.WAITING and self._state.method == "choose":
             self._begin_device()
-        status = self.wait(timeout)
-        if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":
-            self.sign_in_again()  # the refresh token was refused, and a person can sign in
+        for _ in range(2):  # a token, or a refusal found now and one new sign-in
             status = self.wait(timeout)
-        if status is not Status.SIGNED_IN:
-            raise self._why_not(status, timeout)
+            if status is Status.SIGN_IN_NEEDED and self._account is not None and self._kind != "none":
+                self._sign_in_again_here()  # the refresh token was refused, and a person can sign in
+                status = self.wait(timeout)
+            if status is not Status.SIGNED_IN:
+                raise self._why_not(status, timeout)
+            token = self._cached_token(scopes)
+            if token is not None:
+                return token
+        raise self._why_not(self.status, timeout)
+
+    def _cached_token(self, scopes: Optional[Sequence[str]]) -> Optional[str]:
+        """The signed-in account's token for ``scopes``; None when the provider refused the sign-in
+        just now and a person can sign in again (else that refusal raises)."""
         try:
             result = self.service.silent(list(scopes or self.scopes), self._account)
         except OAuthError as error:
-            if error.error in INTERACTION_REQUIRED:  # else transient: the next call tries again
-                self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
-            raise
-        if result is None:
-            error = OAuthError("no_token", "no usable token in the cache")
-            self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, error.description), error=error)
-            raise error
-        return result.access_token
+            if error.error not in INTERACTION_REQUIRED:  # transient: the next call tries again
+                raise
+            refusal = error
+        else:
+            if result is not None:
+                return result.access_token
+            refusal = OAuthError("no_token", "no usable token in the cache")
+        self._settle(self._attempt, self._state.settle(Status.SIGN_IN_NEEDED, refusal.description), error=refusal)
+        if self._kind == "none":
+            raise refusal
+        return None
+
+    def _sign_in_again_here(self) -> None:
+        """A new sign-in, shown in the output of the cell running now (the one that needs it), which
+        may be far below the first one, or after its output was cleared."""
+        shown = self._presenter
+        self.sign_in_again()
+        if shown is not None:  # else it was just shown for the first time, here
+            shown.reveal()
 
     def cancel(self) -> None:
         """Stop a pending sign-in now; returns once polling has stopped."""
-        if self._state.method == "choose":  # nothing runs while the choice is offered
+        method = self._state.method if self._state.status is Status.WAITING else None
+        if method in ("choose", "contacting"):  # nothing polls yet; a code asked for meanwhile is dropped
             self._settle(self._attempt, self._state.settle(Status.CANCELLED))
         if self._presenter is not None:
             self._presenter.cancel()  # sets the event the poller waits on, as the widget's Cancel button does
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if thread is not None and thread is not threading.current_thread() and method != "contacting":
             thread.join(CANCEL_JOIN_SECONDS)
 
     def sign_in_again(self) -> None:
-        """Start a new device-code sign-in (after expiry, cancel, denial, sign-out or failure)."""
+        """Start a new sign-in (after expiry, cancel, denial, sign-out or failure)."""
         if self.status is Status.WAITING:
             self.cancel()
         self._begin()
@@ -193,11 +248,16 @@ class SignIn:
 
     # ---- how it gets there -------------------------------------------------------------------
     def start(self) -> "SignIn":
-        """Sign in silently if the cache allows, else show a device code and poll in the background.
+        """Sign in silently if the cache allows, else show a device code (or the widget's choice)
+        and poll in the background. In the widget, only a saved sign-in that needs no request is
+        taken here; the rest runs in the background behind "Contacting <provider>...".
 
         Where nobody can be reached, ``InteractionUnavailable`` is raised; when the provider had
         refused the cached sign-in, that refusal (``OAuthError``) is its ``__cause__``.
         """
+        if self._in_background and not self._saved_at_once():
+            self._contact(self._ask_first)
+            return self
         refusal = self._sign_in_silently()
         if self.status is Status.SIGNED_IN:
             return self
@@ -208,6 +268,20 @@ class SignIn:
                 raise
             raise unavailable from refusal
         return self
+
+    @property
+    def _in_background(self) -> bool:
+        """Whether asking the provider runs behind the cell (the notebook widget) or in it (terminal,
+        script: the next line needs the answer, and Ctrl-C stops it)."""
+        return self._kind == "widget"
+
+    def _saved_at_once(self) -> bool:
+        """Whether the cache signs in without a request: a token for a saved account, the provider's
+        configuration known here."""
+        if not self.service.knows_provider():
+            return False
+        return any(self.service.silent_at_once(self.scopes, account) is not None
+                   for account in self.service.accounts(username=self.username))
 
     def _sign_in_silently(self) -> Optional[NbauthError]:
         """Settle as signed in with the first cached account that has a token, shown as one line
@@ -228,7 +302,7 @@ class SignIn:
         return refusal
 
     def _make_presenter(self) -> Presenter:
-        browser = None if self._browser is None else BrowserActions(
+        browser = None if self._method == "device" else BrowserActions(
             self._browser_start, self._browser_redirect, self._browser_closed, self._begin_device)
         return make_presenter(self._ui, on_sign_out=self.sign_out, on_retry=self._sign_in_again_from_button,
                               browser=browser)
@@ -249,26 +323,77 @@ class SignIn:
         return attempt
 
     def _begin(self) -> None:
-        if self._browser is not None:
-            self._offer_choice()
-        else:
-            self._begin_device()
+        self._contact(self._ask_choice_or_code)
 
     def _begin_device(self) -> None:
-        self._ready_presenter()
+        self._contact(self._ask_code)
+
+    def _contact(self, ask: Callable[[], Next]) -> None:
+        """Ask the provider what to show (``ask``: network) and show it, polling for a code: in the
+        background behind "Contacting <provider>..." in the widget, else here (errors raise)."""
+        presenter = self._ready_presenter()
+        if not self._in_background:
+            state, flow = ask()
+            attempt = self._show_new(state)
+            if flow is not None:
+                self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, presenter.cancel_event),
+                                                name="nbauth-device-flow", daemon=True)
+                self._thread.start()
+            return
+        attempt = self._show_new(FlowState(status=Status.WAITING, method="contacting", authority=self.authority))
+        self._thread = threading.Thread(target=self._contacted, args=(attempt, ask, presenter.cancel_event),
+                                        name="nbauth-sign-in", daemon=True)
+        self._thread.start()
+
+    def _contacted(self, attempt: int, ask: Callable[[], Next], cancelled: threading.Event) -> None:
+        """``_contact``'s background half: the answer replaces "Contacting..." unless the attempt was
+        cancelled or replaced meanwhile; a failure is shown as one sentence (``setup_problem``)."""
+        try:
+            state, flow = ask()
+        except Exception as exc:  # the thread's edge: whatever ends the asking must end the waiting too
+            problem = setup_problem(exc, self.app.client_id, self.authority)
+            error = brief(exc, problem) if isinstance(exc, NbauthError) else exc
+            self._settle(attempt, self._state.settle(Status.ERROR, problem), error=error, while_method="contacting")
+            return
+        if cancelled.is_set():
+            state, flow = self._state.settle(Status.CANCELLED), None
+        if self._settle(attempt, state, while_method="contacting") and flow is not None:
+            self._poll(attempt, flow, state, cancelled)
+
+    def _ask_first(self) -> Next:
+        """The first contact in the widget: a saved sign-in that needs the provider (a refresh), else
+        the choice or a code. A signed-in state is returned as it was settled."""
+        self._sign_in_silently()
+        if self.status is Status.SIGNED_IN:
+            return self._state, None
+        return self._ask_choice_or_code()
+
+    def _ask_choice_or_code(self) -> Next:
+        """The widget's choice when the browser sign-in is offered (``browser_flow_for``: discovery for
+        ``"auto"``), else a new device code; a code too while a cell waits in ``token()``, as there."""
+        if self._browser is None:
+            self._browser = browser_flow_for(self.app, self.scopes, self._method)
+        if self._browser is None or self._cells_waiting:
+            return self._ask_code()
+        self._browser.forget()
+        return FlowState(status=Status.WAITING, method="choose", authority=self.authority), None
+
+    def _ask_code(self) -> Next:
+        """A new device code from the provider (section 3.1 of RFC 8628)."""
         if self._browser is not None:
             self._browser.forget()
         flow = self.service.start_device_flow(self.scopes)
-        state = FlowState.from_flow(msal_view(flow), self.authority)
-        attempt = self._show_new(state)
-        self._thread = threading.Thread(target=self._poll, args=(attempt, flow, state, self._presenter.cancel_event),
-                                        name="nbauth-device-flow", daemon=True)
-        self._thread.start()
+        return FlowState.from_flow(msal_view(flow), self.authority), flow
 
     def _poll(self, attempt: int, flow: DeviceFlow, state: FlowState, cancelled: threading.Event) -> None:
+        def on_poll(polled: DeviceFlow) -> None:  # "the provider is not answering, retrying", and back
+            if polled.retrying != self._state.retrying:
+                self._settle(attempt, replace(state, retrying=polled.retrying), while_method="")
+
         account: Any = _UNCHANGED
         try:
-            result = self.service.redeem_device_flow(flow, cancelled, clock=self._clock, wait=self._wait)
+            result = self.service.redeem_device_flow(flow, cancelled, clock=self._clock, wait=self._wait,
+                                                     on_poll=on_poll, ride_out=True)
             account = result.account
             outcome, detail, error = Outcome.SIGNED_IN, _name(account), None
         except OAuthError as exc:
@@ -281,19 +406,27 @@ class SignIn:
         self._settle(attempt, state.settle(STATUS_OF[outcome], detail), account=account, error=error)
 
     def _settle(self, attempt: int, state: FlowState, *, account: Any = _UNCHANGED,
-                error: Optional[Exception] = None) -> None:
-        """The one place the state changes; a stale attempt's outcome is dropped. Waiters resume
-        once the presenter has shown the change (a script's next line comes after it)."""
+                error: Optional[Exception] = None, while_method: Optional[str] = None) -> bool:
+        """The one place the state changes; a stale attempt's outcome is dropped, and with
+        ``while_method`` so is one for a state no longer waiting that way. Waiters resume once the
+        presenter has shown the change (a script's next line comes after it). Whether it changed."""
         with self._changed:
             if attempt != self._attempt:
-                return
+                return False
+            if while_method is not None and (self._state.status is not Status.WAITING
+                                             or self._state.method != while_method):
+                return False
             self._state, self._error = state, error
             if account is not _UNCHANGED:
                 self._account = account
             self._follow_renewal(state)
             if self._presenter is not None:
-                self._presenter.finish(state)
+                if state.status is Status.WAITING:
+                    self._presenter.update(state)
+                else:
+                    self._presenter.finish(state)
             self._changed.notify_all()
+            return True
 
     def _follow_renewal(self, state: FlowState) -> None:
         """Signed in, the account's token is renewed in the background; any other state ends that."""
@@ -317,11 +450,6 @@ class SignIn:
             Status.SIGN_IN_NEEDED, f"the provider no longer accepts this sign-in ({reason})"), error=status.error)
 
     # ---- browser sign-in from the widget (issue 16; nbauth.flows.browser, nbauth.ui.browser) -----
-    def _offer_choice(self, detail: str = "") -> None:
-        self._ready_presenter()
-        self._browser.forget()
-        self._show_new(FlowState(status=Status.WAITING, method="choose", detail=detail, authority=self.authority))
-
     def _browser_start(self, redirect_uri: Any) -> Optional[str]:
         """The widget's "Sign in with browser": the URL for its window (None: refused, shown why)."""
         try:
@@ -413,12 +541,17 @@ def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str]
     background while signed in; a short-lived process turns it off. ``method``: ``"browser"`` offers
     sign-in in a browser window from the widget (with a code as the alternative), ``"device"`` a
     code only, ``"auto"`` the browser where it can work (a widget, a provider with an authorization
-    endpoint). Other keyword arguments go to ``PublicClientApplication``.
+    endpoint). Other keyword arguments go to ``PublicClientApplication``. Running the same notebook
+    cell again cancels the sign-in it left pending.
     """
     from .apps.public import PublicClientApplication
     from .cache import PersistedTokenCache
 
     app = PublicClientApplication(client_id, authority=authority, oidc_authority=oidc_authority,
                                   token_cache=PersistedTokenCache() if cache is None else cache, **app_options)
-    return SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username,
-                  keep_fresh=keep_fresh, method=method).start()
+    sign_in = SignIn(app, scopes, authority=app.authority.url, ui=ui, username=username,
+                     keep_fresh=keep_fresh, method=method)
+    earlier = started_in(running_cell(), sign_in)
+    if earlier is not None and earlier.status is Status.WAITING:
+        earlier.cancel()  # the cell ran again: its earlier sign-in is not wanted any more
+    return sign_in.start()

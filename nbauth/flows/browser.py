@@ -145,21 +145,24 @@ class BrowserFlow:
             self._flow = None
 
 
-def browser_flow_for(app: Any, scopes: Sequence[str], method: str, presentation: str) -> Optional[BrowserFlow]:
-    """The browser flow a notebook sign-in offers (None: device code only). ``method`` is
-    ``login``'s; ``presentation`` is ``ui.choose``'s kind: only the widget can open a sign-in window
-    on the page's origin (a terminal keeps the device code and ``acquire_token_interactive``)."""
+def browser_method(method: str, presentation: str) -> str:
+    """``login``'s ``method`` (or ``NBAUTH_SIGN_IN`` for ``"auto"``) settled as far as it can be without
+    the network: ``"device"``, ``"browser"`` or ``"auto"`` (``browser_flow_for`` decides once the
+    provider is known). ``presentation`` is ``ui.choose``'s kind: only the widget can open a sign-in
+    window on the page's origin (a terminal keeps the device code and ``acquire_token_interactive``)."""
     if method == "auto":
         method = os.environ.get(METHOD_VARIABLE, "").strip().lower() or "auto"
     if method not in METHODS:
         raise ConfigurationError(f"method (or {METHOD_VARIABLE}) must be one of {', '.join(METHODS)}, not {method!r}")
-    if method == "device":
-        return None
-    if presentation != "widget":
-        if method == "browser":
-            raise ConfigurationError("method='browser' needs the notebook widget (a Jupyter front end); in a "
-                                     "terminal use method='device' or app.acquire_token_interactive()")
-        return None
-    if method == "auto" and not app.service.metadata().authorization_endpoint:
+    if method == "browser" and presentation != "widget":
+        raise ConfigurationError("method='browser' needs the notebook widget (a Jupyter front end); in a "
+                                 "terminal use method='device' or app.acquire_token_interactive()")
+    return method if presentation == "widget" else "device"
+
+
+def browser_flow_for(app: Any, scopes: Sequence[str], method: str) -> Optional[BrowserFlow]:
+    """The browser flow a notebook sign-in offers for ``browser_method``'s answer (None: device code
+    only); ``"auto"`` offers it when the provider has an authorization endpoint (discovery: network)."""
+    if method == "device" or (method == "auto" and not app.service.metadata().authorization_endpoint):
         return None
     return BrowserFlow(app, scopes, app.service.transport.get)

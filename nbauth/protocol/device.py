@@ -2,13 +2,15 @@
 
 ``parse_device_authorization`` turns the provider's answer into a frozen ``DeviceFlow``;
 ``advance(flow, answer, now)`` takes one poll's answer and says what comes next: poll again at a
-time, or done, denied, expired, failed. ``msal_view`` / ``from_msal`` are MSAL's flow dict.
-No I/O, no clock reads: ``now`` is passed in.
+time, or done, denied, expired, failed. A poll the provider did not answer (``Unanswered``: the
+network failed, a 5xx, a 429) is polled again with backoff until the code expires, since the code
+the person may be typing stays valid at the provider. ``msal_view`` / ``from_msal`` are MSAL's flow
+dict. No I/O, no clock reads: ``now`` is passed in.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ..exceptions import AuthorityError, ConfigurationError, OAuthError, ProtocolError
 from ..redact import Secret
@@ -19,6 +21,10 @@ from .urls import web_url
 DEFAULT_INTERVAL = 5  # RFC 8628 section 3.2
 DEFAULT_EXPIRES_IN = 1800  # what MSAL assumes when a provider omits it
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5
+#: Longest wait between polls the provider did not answer (the backoff doubles up to it).
+MAX_BACKOFF = 30.0
+#: HTTP statuses that mean the provider did not handle the poll: try again later.
+UNANSWERED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -37,10 +43,39 @@ class DeviceFlow:
     verification_uri_complete: Optional[str] = None
     claims_challenge: Optional[str] = None
     polled_at: Optional[float] = None  # when the latest poll was sent
+    unanswered: int = 0  # polls in a row the provider did not answer
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def expired(self, now: float) -> bool:
         return now >= self.expires_at
+
+    @property
+    def retrying(self) -> bool:
+        """The latest poll went unanswered: polling goes on, with backoff."""
+        return self.unanswered > 0
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """A poll the provider did not answer: the network failed, or it said 5xx or 429.
+    ``retry_after``: the seconds it asked to wait (``Retry-After``), if it said."""
+
+    retry_after: Optional[float] = None
+
+
+#: One poll's answer: None (tokens), an OAuth error code, or ``Unanswered``.
+Answer = Union[None, str, Unanswered]
+
+
+def unanswered_status(status: Optional[int]) -> bool:
+    """Whether an HTTP status means the provider did not handle the request (try again later)."""
+    return status in UNANSWERED_STATUSES
+
+
+def backoff(interval: int, unanswered: int) -> float:
+    """The wait after ``unanswered`` polls in a row went unanswered: the interval, doubled for
+    each further one, at most ``MAX_BACKOFF`` (never less than the interval)."""
+    return max(float(interval), min(MAX_BACKOFF, interval * 2.0 ** (unanswered - 1)))
 
 
 class Step(NamedTuple):
@@ -52,15 +87,22 @@ class Step(NamedTuple):
     error: Optional[OAuthError] = None
 
 
-def advance(flow: DeviceFlow, answer: Optional[str], now: float) -> Tuple[DeviceFlow, Step]:
-    """The flow after a poll sent at ``now`` answered ``answer`` (an OAuth error code, or None
-    for tokens). slow_down adds 5 s to the interval for good; a code past its lifetime is expired."""
-    outcome = device_poll_outcome(answer)
-    flow = replace(flow, polled_at=now)
-    if outcome is not Outcome.PENDING:
-        return flow, Step(outcome)
-    interval = flow.interval + SLOW_DOWN_STEP if answer == "slow_down" else flow.interval
-    flow = replace(flow, interval=interval, next_poll_at=now + interval)
+def advance(flow: DeviceFlow, answer: Answer, now: float) -> Tuple[DeviceFlow, Step]:
+    """The flow after a poll sent at ``now`` answered ``answer`` (an OAuth error code, None for
+    tokens, or ``Unanswered``). slow_down adds 5 s to the interval for good; an unanswered poll is
+    tried again after ``backoff`` (or the provider's Retry-After, if longer); a code past its
+    lifetime is expired."""
+    if isinstance(answer, Unanswered):
+        unanswered = flow.unanswered + 1
+        delay = max(backoff(flow.interval, unanswered), answer.retry_after or 0.0)
+        flow = replace(flow, polled_at=now, unanswered=unanswered, next_poll_at=now + delay)
+    else:
+        outcome = device_poll_outcome(answer)
+        flow = replace(flow, polled_at=now, unanswered=0)
+        if outcome is not Outcome.PENDING:
+            return flow, Step(outcome)
+        interval = flow.interval + SLOW_DOWN_STEP if answer == "slow_down" else flow.interval
+        flow = replace(flow, interval=interval, next_poll_at=now + interval)
     if flow.expired(now):
         return flow, Step(Outcome.EXPIRED, error=expired_error())
     return flow, Step(Outcome.PENDING, at=flow.next_poll_at)

@@ -106,11 +106,13 @@ def parse_json_object(response: Response, what: str) -> dict:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise ProtocolError(f"the {what} answered HTTP {response.status_code} with a body that is not a JSON object")
+        raise ProtocolError(f"the {what} answered HTTP {response.status_code} with a body that is not a JSON object",
+                            status=response.status_code, retry_after=response.header("Retry-After"))
     if "error" in body:
         raise oauth_error(body, response)
     if response.status_code >= 400:
-        raise ProtocolError(f"the {what} answered HTTP {response.status_code} without an OAuth error")
+        raise ProtocolError(f"the {what} answered HTTP {response.status_code} without an OAuth error",
+                            status=response.status_code, retry_after=response.header("Retry-After"))
     return body
 
 
@@ -136,7 +138,7 @@ def oauth_error(body: Mapping[str, Any], response: Response) -> OAuthError:
         error, description if isinstance(description, str) else "",
         error_codes=[c for c in codes if type(c) is int] if isinstance(codes, list) else None,  # not bools
         correlation_id=correlation_id, status=response.status_code,
-        claims=claims if isinstance(claims, str) else None)
+        claims=claims if isinstance(claims, str) else None, retry_after=response.header("Retry-After"))
 
 
 def as_seconds(value: Any, name: str) -> int:

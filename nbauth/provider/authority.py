@@ -289,12 +289,27 @@ class Discovery:
                 found = self._metadata[url] = self._discover(authority, transport, store)
         return found
 
-    def _discover(self, authority: Authority, transport: Transport,
-                  store: Optional[MetadataStore]) -> ProviderMetadata:
-        stored = store.load(authority.discovery_url) if store is not None else None
+    def known(self, authority: Authority, store: Optional[MetadataStore] = None) -> Optional[ProviderMetadata]:
+        """The authority's configuration if it can be had without the network (fetched by this
+        process, or stored within a day), else None."""
+        found = self._metadata.get(authority.discovery_url)
+        if found is None and store is not None:
+            found = self._stored(authority, store.load(authority.discovery_url))
+        return found
+
+    def _stored(self, authority: Authority, stored: Optional[Tuple[Dict[str, Any], float]]) -> Optional[ProviderMetadata]:
+        """A stored document still within its day, checked; None when there is none or it no longer fits."""
         if stored is not None and self._clock() - stored[1] < STORED_METADATA_TTL:
             with contextlib.suppress(DiscoveryError):  # a stored document that no longer fits is refetched
                 return parse_metadata(stored[0], authority)
+        return None
+
+    def _discover(self, authority: Authority, transport: Transport,
+                  store: Optional[MetadataStore]) -> ProviderMetadata:
+        stored = store.load(authority.discovery_url) if store is not None else None
+        fresh = self._stored(authority, stored)
+        if fresh is not None:
+            return fresh
         try:
             document = fetch_document(authority, transport)
         except DiscoveryError as error:

@@ -102,6 +102,10 @@ class TokenService:
         store = self.metadata_store or self.cache.discovery_store
         return discovery.get(authority or self.authority, self.transport, store)
 
+    def knows_provider(self) -> bool:
+        """Whether the provider's configuration is at hand without the network (see ``Discovery.known``)."""
+        return discovery.known(self.authority, self.cache.discovery_store) is not None
+
     @staticmethod
     def environment(authority: Authority) -> str:
         """The cache's environment for an authority: its host, as MSAL files it."""
@@ -358,15 +362,16 @@ class TokenService:
                            stop: Optional[Callable[[], bool]] = None,
                            on_poll: Optional[Callable[[DeviceFlow], None]] = None,
                            clock: Optional[Clock] = None, wait: Optional[Wait] = None,
-                           data: Optional[Mapping[str, str]] = None) -> TokenResult:
+                           data: Optional[Mapping[str, str]] = None, ride_out: bool = False) -> TokenResult:
         """Poll until the person signs in (the result), or raise ``OAuthError`` when the flow
         ends otherwise (denied, expired, or cancelled: ``cancelled`` set, or ``stop()`` true).
-        Time and waits are the service's unless given; ``data``: as in ``redeem``."""
+        ``ride_out`` polls on through network failures, 5xx and 429 until the code expires (see
+        ``flows.device``). Time and waits are the service's unless given; ``data``: as in ``redeem``."""
         grant = device_code_grant(flow.device_code)
         return poll_until_done(flow, lambda: self.redeem(grant, list(flow.scopes), claims_challenge=flow.claims_challenge,
                                                          data=data),
                                clock=clock or self.clock, wait=wait or self.wait, cancelled=cancelled, stop=stop,
-                               on_poll=on_poll)
+                               on_poll=on_poll, ride_out=ride_out)
 
     def shared(self, key: Hashable, fetch: Callable[[], T]) -> T:
         """``fetch()`` once for every concurrent caller with ``key`` (``single_flight``)."""

@@ -72,6 +72,13 @@ class WidgetPresenter(Presenter):
             _show(self.sign_out_button, state.status is Status.SIGNED_IN and self.on_sign_out is not None)
             self._publish()
 
+    def reveal(self) -> None:
+        """A new display of the same widget in the cell running now (its views stay in step)."""
+        from IPython.display import display
+
+        with self._lock:
+            self._display = display(self, display_id=True) or False
+
     def _publish(self) -> None:
         """Display on first use; afterwards refresh the display's text fallbacks in place."""
         from IPython.display import display

@@ -1,5 +1,6 @@
 """The notebook handle through provider faults: a cell gets the documented error (or its token),
-never a stuck handle; the next ``token()`` after the fault clears works without a new sign-in."""
+never a stuck handle; the next ``token()`` after the fault clears works without a new sign-in; a
+code being polled for outlives a provider that stops answering (real HTTP on loopback)."""
 import time
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 import nbauth
 from support.fake_provider import CLIENT_ID
 from nbauth.cache import PersistedTokenCache
-from nbauth.exceptions import OAuthError, ProtocolError, TransportError
+from nbauth.exceptions import OAuthError
 from nbauth.ui import Status
 from support.faults import (FAULTS, OUTCOME, SCOPES, TIMEOUT, TOKEN_LIFETIME, Device, Faults, assert_kept, make_app,
                             sign_in)
@@ -40,21 +41,33 @@ def test_a_signed_in_handle_whose_refresh_fails_recovers_on_the_next_call(provid
     assert me.status is Status.SIGNED_IN
 
 
-@pytest.mark.parametrize("fault", ["down", "reset", "500 html"])
-def test_an_outage_while_the_handle_polls_ends_in_an_error_and_sign_in_again_works(provider, tmp_path, fault):
+#: Provider faults while a code is polled for; ``Faults`` names, and a 429 asking to wait a second.
+POLL_FAULTS = ["down", "outage mid-request", "slow", "reset", "500 html", "503 json", "429 retry-after"]
+
+
+def start_poll_fault(device, fault: str) -> None:
+    if fault == "429 retry-after":
+        device.token.answer = lambda request: (429, {"Retry-After": "1"}, "Too Many Requests")
+    else:
+        device.token.start(fault)
+
+
+@pytest.mark.parametrize("fault", POLL_FAULTS)
+def test_a_provider_not_answering_while_the_handle_polls_is_ridden_out_and_the_same_code_completes(
+        provider, tmp_path, fault):
     device = Device(provider)
     me = handle(provider, tmp_path / "token_cache.json", time.time, ui="terminal")  # polls on the real clock
-    assert me.status is Status.WAITING
-    device.token.start(fault)
+    code = me.state.user_code
+    start_poll_fault(device, fault)
     try:
-        assert me.wait(30) is Status.ERROR  # the poller's thread ended; nothing escaped it
-        with pytest.raises((TransportError, ProtocolError)):
-            me.token(timeout=0)
+        assert me.wait_until(lambda state: state.retrying, 30), me.state  # said, and still waiting
+        assert me.status is Status.WAITING and me.state.user_code == code
     finally:
         device.token.clear()
-    device.approve()
-    me.sign_in_again()
+    assert me.wait_until(lambda state: not state.retrying, 30), me.state  # the provider answers again
+    device.approve()  # the person finishes with the code they were shown
     assert me.token(timeout=30) and me.status is Status.SIGNED_IN
+    assert device.endpoint.requests() == 1  # no new code was asked for
 
 
 def test_a_refused_refresh_token_is_no_fault_but_sign_in_needed(provider, tmp_path, clock):

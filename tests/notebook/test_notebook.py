@@ -25,10 +25,11 @@ def login(provider, cache, ui="terminal", **kwargs):
 
 def test_a_cell_waiting_for_a_token_while_the_browser_is_offered_gets_a_device_code(idp, cache):
     me = login(idp, cache, ui="widget", method="browser")
+    assert me.wait_until(lambda state: state.method != "contacting", 30)  # the widget asks in the background
     assert (me.status, me.state.method, me.state.user_code) == (Status.WAITING, "choose", "")
     with pytest.raises(SignInTimeout):
         me.token(timeout=0.01)  # the widget's browser button could not reach a waiting kernel
-    assert me.state.user_code and me.status is Status.WAITING
+    assert me.wait_until(lambda state: state.user_code, 30) and me.status is Status.WAITING
     idp.approve_device(me.state.user_code, "alice")
     assert me.token(timeout=30)
     me.cancel()

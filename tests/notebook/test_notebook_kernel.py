@@ -8,16 +8,17 @@ from __future__ import annotations
 import re
 
 from idp.server import EMAILS
-from support.kernel import WIDGET_VIEW, displayed, kernel_env, quickstart, stdout, user_code  # noqa: F401 - a fixture
+from support.kernel import WIDGET_VIEW, displayed, kernel_env, quickstart, stdout  # noqa: F401 - a fixture
+from support.kernel_sign_in import shown_bundle, shown_code, widget_values
 
 def test_sign_in_cell_returns_while_pending_and_a_later_cell_gets_the_token(idp, kernel_env):
     kernel_env(idp.issuer)
     kernel = quickstart()
     with kernel.client.setup_kernel():
         took = kernel.execute(0)
-        data = displayed(kernel.cell(0))
-        code = user_code(kernel.cell(0))
-        assert WIDGET_VIEW in data and code in data["text/html"]
+        assert WIDGET_VIEW in displayed(kernel.cell(0))
+        code = shown_code(kernel)
+        assert code in shown_bundle(kernel)["text/html"]
         assert took < 30  # the cell finished; the person has not signed in yet
         kernel.execute(1)
         assert stdout(kernel.cell(1)) == "the kernel is free: 285\n"
@@ -35,7 +36,7 @@ def test_cancel_in_the_kernel_stops_polling(idp, kernel_env):
     kernel = quickstart()
     with kernel.client.setup_kernel():
         kernel.execute(0)
-        code = user_code(kernel.cell(0))
+        code = shown_code(kernel)
         out = kernel.run("import threading\nme.cancel()\nprint(me.status.value, "
                          "[t.name for t in threading.enumerate() if t.name.startswith('nbauth')])")
         assert out == "cancelled []\n"
@@ -53,9 +54,10 @@ def test_expired_code_then_sign_in_again_in_the_kernel(make_idp, kernel_env):
     kernel = quickstart()
     with kernel.client.setup_kernel():
         kernel.execute(0)
-        first = user_code(kernel.cell(0))
+        first = shown_code(kernel)
         assert kernel.run("print(me.wait(30).value)") == "expired\n"
-        second = kernel.run("me.sign_in_again()\nprint(me.state.user_code)").strip()
+        kernel.run("me.sign_in_again()")
+        second = shown_code(kernel)
         assert second and second != first
         provider.approve_device(second, "bob")
         kernel.execute(2)
@@ -86,10 +88,9 @@ def test_hostile_provider_strings_are_inert_text(fake_server, kernel_env):
     kernel = quickstart()
     with kernel.client.setup_kernel():
         kernel.execute(0)
-        kernel.client.set_widgets_metadata()
-        states = kernel.nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-        widget_html = " ".join(str(s["state"].get("value", "")) for s in states.values())
-        fallback_html = displayed(kernel.cell(0))["text/html"]
+        shown_code(kernel)
+        widget_html = widget_values(kernel)
+        fallback_html = shown_bundle(kernel)["text/html"]
         kernel.run("me.cancel()")
     for html in (fallback_html, widget_html):
         assert "<script" not in html and "<img" not in html and "<a href='javascript" not in html

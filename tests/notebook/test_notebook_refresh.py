@@ -10,7 +10,8 @@ import nbauth
 from idp.server import NATIVE_CLIENT
 from nbauth.exceptions import OAuthError
 from nbauth.ui import Status
-from support.kernel import Kernel, displayed, kernel_env, user_code  # noqa: F401 - a fixture
+from support.kernel import Kernel, displayed, kernel_env  # noqa: F401 - a fixture
+from support.kernel_sign_in import shown_code
 
 SCOPES = ["api:read"]
 #: Far under one provider round trip (a refresh here takes tens of milliseconds).
@@ -50,7 +51,7 @@ def wait_for_status(me, status: Status, timeout: float = 15) -> Status:
 
 def sign_in_in(kernel: Kernel, provider) -> None:
     kernel.run(SIGN_IN)
-    provider.approve_device(user_code(kernel.nb.cells[0]), "alice")
+    provider.approve_device(shown_code(kernel), "alice")
     assert kernel.run("print(bool(me.token(30)), me.status.value)") == "True signed_in\n"
 
 
@@ -81,6 +82,7 @@ def test_a_revoked_refresh_token_shows_in_the_widget_and_the_next_token_call_sig
         states = kernel.nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
         widget_text = " ".join(str(s["state"].get("value", "")) for s in states.values())
         out = kernel.run("try:\n    me.token(0)\nexcept TimeoutError:\n"
+                         "    me.wait_until(lambda state: state.user_code, 30)\n"
                          "    print(me.status.value, bool(me.state.user_code))\nme.cancel()")
     assert shown["text/plain"] == REFUSED and REFUSED in shown["text/html"]
     assert "Sign-in needed" in widget_text

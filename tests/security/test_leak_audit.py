@@ -297,6 +297,7 @@ def test_the_notebook_handle_leaks_nothing(idp, audit, tmp_path, ui):
 
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
                       http_client=audit.wire, cache=nbauth.PersistedTokenCache(tmp_path / "token_cache.json"))
+    assert me.wait_until(lambda state: state.user_code, 30)  # the widget asks in the background
     audit.show(f"{ui}: waiting", me, me.state, me.presenter, *(widget_views(me.presenter) if ui == "widget" else []))
     idp.approve_device(me.state.user_code, "alice")
     assert me.token(timeout=30)
@@ -305,6 +306,7 @@ def test_the_notebook_handle_leaks_nothing(idp, audit, tmp_path, ui):
     audit.show(f"{ui}: signed out", me, *(widget_views(me.presenter) if ui == "widget" else []))
     denied = nbauth.login(NATIVE_CLIENT, oidc_authority=idp.issuer, scopes=SCOPES, ui=ui, method="device",
                           http_client=audit.wire, cache=nbauth.SerializableTokenCache())
+    assert denied.wait_until(lambda state: state.user_code, 30)
     idp.deny_device(denied.state.user_code)
     assert denied.wait(30).value == "denied"
     audit.failing(f"{ui}: denied", lambda: denied.token(timeout=0))

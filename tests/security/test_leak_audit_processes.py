@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 from idp.server import NATIVE_CLIENT
 from support.cli import CODE, cache_path, env  # noqa: F401 - fixtures
 from support.leaks import SENT_SECRETS, WIRE_DUMP
-from support.kernel import kernel_env, quickstart, user_code  # noqa: F401 - kernel_env is a fixture
+from support.kernel import kernel_env, quickstart  # noqa: F401 - kernel_env is a fixture
+from support.kernel_sign_in import shown_code
 
 
 #: Writes the device code of the flow being polled to {path} (found among live objects: nbauth
@@ -39,8 +40,9 @@ def test_a_saved_executed_notebook_leaks_nothing(idp, kernel_env, tmp_path):
     with kernel.client.setup_kernel():
         kernel.run("import logging\nlogging.basicConfig(level=logging.DEBUG, force=True)")
         kernel.execute(0)
+        code = shown_code(kernel)  # asked for in the background
         kernel.run(KEEP_DEVICE_CODE.format(path=str(device_code)))  # the poller's flow, while it waits
-        idp.approve_device(user_code(kernel.cell(0)), "alice")
+        idp.approve_device(code, "alice")
         kernel.execute(1)
         kernel.execute(2)
         kernel.run("me")
