@@ -8,10 +8,11 @@ import json
 
 
 def shown_code(kernel, name: str = "me", timeout: float = 30) -> str:
-    """The device code the handle ``name`` shows, once the background contact brought one (the last
-    line of the cell's output: what the background thread logs meanwhile lands in it too)."""
-    return kernel.run(f"assert {name}.wait_until(lambda state: state.user_code, {timeout}), {name}.state\n"
-                      f"print({name}.state.user_code)").strip().splitlines()[-1]
+    """The device code the handle ``name`` shows, once the background contact brought one (marked in
+    the cell's output: what background threads log meanwhile lands in it too)."""
+    out = kernel.run(f"assert {name}.wait_until(lambda state: state.user_code, {timeout}), {name}.state\n"
+                     f"print('shown-code:' + {name}.state.user_code)")
+    return out.split("shown-code:", 1)[1].split()[0]
 
 
 def shown_bundle(kernel, name: str = "me") -> dict:
