@@ -21,6 +21,7 @@ from ..protocol.client_auth import ClientAuth
 from ..protocol.oauth2 import CLIENT_CREDENTIALS, JWT_BEARER, Grant
 from ..cache.schema import ext_cache_key
 from ..redact import RedactedDict, conceal
+from ..tokens.anchor import by_object_id, by_username
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
 from .keywords import check_keywords, extra_fields
@@ -55,13 +56,6 @@ def user_fic_grant(assertion: str, scopes: List[str], username: Optional[str], u
     user = {"user_id": str(user_object_id)} if user_object_id else {"username": str(username)}
     return Grant("user_fic", {"user_federated_identity_credential": assertion, "scope": " ".join(scopes),
                               "client_info": "1", **user})
-
-
-def anchor_mailbox(username: Optional[str], user_object_id: Optional[str], tenant: str) -> Dict[str, str]:
-    """Entra's routing hint for a request on a user's behalf, as MSAL sends it (``upn:<name>``,
-    else ``Oid:<object id>@<tenant>``); left out when it cannot be a header value (it is a hint)."""
-    anchor = f"upn:{username}" if username else f"Oid:{user_object_id}@{tenant}"
-    return {"X-AnchorMailbox": anchor} if anchor.isascii() and anchor.isprintable() else {}
 
 
 def _warn_if_static_assertion(credential: Any) -> None:
@@ -157,4 +151,4 @@ class ConfidentialClientApplication(AuthCodeFlows):
         requested = self.service.requested_scopes(scopes)
         grant = user_fic_grant(assertion, requested, username, user_object_id)
         return self._redeem(grant, requested, data, claims_challenge=claims_challenge,
-                            headers=anchor_mailbox(username, user_object_id, self.authority.tenant))
+                            headers=by_username(username) if username else by_object_id(user_object_id, self.authority.tenant))

@@ -15,6 +15,7 @@ from ..protocol.lifecycle import TokenState
 from ..protocol.oauth2 import refresh_token_grant
 from ..provider.authority import Authority
 from .accounts import provider_query, refused_scopes
+from .anchor import by_home_account_id
 from .cached import newest_first
 from .result import TokenResult
 
@@ -110,7 +111,7 @@ class Refresh:
             try:
                 return service.redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
                                       claims_challenge=claims_challenge, refreshing=entry, account=account,
-                                      data=data)
+                                      data=data, headers=by_home_account_id(account.get("home_account_id")))
             except OAuthError as exc:  # e.g. revoked
                 failure, refused = exc, refused_scopes(exc, scopes)
                 if refused is not None:
