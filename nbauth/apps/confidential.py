@@ -4,7 +4,8 @@ scheduled notebooks, web apps).
 Tokens for the app itself (client credentials), tokens on behalf of a user whose token the app
 was called with (the jwt-bearer grant, as Entra's on-behalf-of), and the web authorization-code
 flow (``AuthCodeFlows``). The credential is any of MSAL's forms (``nbauth.credentials.client_credential``).
-Concurrent requests for the same token share one request to the provider.
+Concurrent requests for the same token share one request to the provider; a token due for refresh
+but still valid is served while that request runs in the background.
 """
 from __future__ import annotations
 
@@ -93,8 +94,9 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """A token for the app itself: from the cache while fresh, else by client credentials.
 
         ``token_source`` in the result says which (``cache`` or ``identity_provider``). A cached
-        token due for refresh (``refresh_on``) is still returned if asking again fails. A
-        ``claims_challenge`` skips the cache. ``fmi_path`` and ``data=`` (extra body fields)
+        token due for refresh (its ``refresh_on``, else three quarters through its life) but still
+        valid is returned at once while one refresh runs in the background (msal would ask in this
+        call). A ``claims_challenge`` skips the cache. ``fmi_path`` and ``data=`` (extra body fields)
         are sent and key the cache, as in MSAL: tokens asked with other values are kept apart.
         """
         if kwargs.get("force_refresh"):
@@ -127,8 +129,8 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """Trade the token this app was called with (``user_assertion``) for one to a downstream
         API, on behalf of that user.
 
-        Cached by the assertion's hash: the same assertion is answered from the cache while
-        its token is fresh. ``data=`` adds body fields (and keys the cache), as in MSAL.
+        Cached by the assertion's hash: the same assertion is answered from the cache while its
+        token is valid (renewed in the background once due, as the app's own token is). ``data=`` adds body fields (and keys the cache), as in MSAL.
         """
         check_keywords("acquire_token_on_behalf_of", kwargs)
         if not isinstance(user_assertion, str) or not user_assertion:

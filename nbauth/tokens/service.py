@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Seque
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
 from ..cache.schema import PROVIDER_FIELD, environment_and_realm, ext_cache_key, home_account
 from ..clock import Clock, Wait, system_clock, system_wait
-from ..exceptions import ConfigurationError, IdTokenError, NbauthError, OAuthError, ProtocolError, TransportError
+from ..exceptions import ConfigurationError, NbauthError, ProtocolError, TransportError
 from ..flows.device import poll_until_done
 from ..protocol import scopes as scope_rules
 from ..protocol.client_auth import ClientAuth
@@ -41,8 +41,6 @@ from .single_flight import SingleFlight
 logger = logging.getLogger("nbauth")
 
 T = TypeVar("T")
-#: What may go wrong when asking the provider, yet leaves a still-valid cached token usable.
-REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 #: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
 _environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
 
@@ -303,14 +301,17 @@ class TokenService:
     def app_token(self, grant: Grant, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                   owner: Mapping[str, Optional[str]], data: Optional[Mapping[str, str]] = None,
                   cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
-        """A fresh cached token of ``owner`` (``home_account_id=None``: the app's own;
-        ``user_assertion_hash``: on-behalf-of) for ``scopes``, else ``grant`` redeemed, once for
-        all concurrent callers; when that fails, a cached token due for refresh but still valid.
-        A ``claims_challenge`` skips the cache; ``data`` and ``cache_data``: as in ``redeem``."""
+        """A cached token of ``owner`` (``home_account_id=None``: the app's own;
+        ``user_assertion_hash``: on-behalf-of) for ``scopes`` at once: a fresh one, or one due for
+        refresh (its ``refresh_on``, or three quarters through its lifetime) but still valid while
+        ``grant`` is redeemed in the background; else ``grant`` redeemed in this call. Either way
+        once for all concurrent callers. A ``claims_challenge`` skips the cache; ``data`` and
+        ``cache_data``: as in ``redeem``."""
         reportable = scope_rules.reportable(scopes)
 
         def cached() -> Optional[Cached]:
-            return None if claims_challenge else self.cached_access_token(reportable, self.authority, **owner)
+            return None if claims_challenge else self.cached_access_token(reportable, self.authority, ahead=True,
+                                                                          **owner)
 
         def fresh_or_redeemed() -> TokenResult:  # a flight that just ended may have cached one
             again = cached()
@@ -318,16 +319,13 @@ class TokenService:
                 return again[1]
             return self.redeem(grant, scopes, claims_challenge=claims_challenge, data=data, cache_data=cache_data)
 
+        key = ("app", *sorted(owner.items()), tuple(reportable), claims_challenge)
         found = cached()
-        if found is not None and found[0] is TokenState.FRESH:
-            return found[1]
-        try:
-            return self.shared(("app", *sorted(owner.items()), tuple(reportable), claims_challenge), fresh_or_redeemed)
-        except REFRESH_FAILURES as exc:
-            if found is None:
-                raise
-            logger.info("asking for a new token failed (%s); serving the cached one, still valid", type(exc).__name__)
-            return found[1]
+        if found is None:
+            return self.shared(key, fresh_or_redeemed)
+        if found[0] is TokenState.REFRESH_DUE:
+            self._refresh.behind(key, fresh_or_redeemed)
+        return found[1]
 
     def remove_app_tokens(self) -> None:
         """Forget every access token cached for the application itself."""
