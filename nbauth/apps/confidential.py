@@ -22,6 +22,7 @@ from ..protocol.client_auth import ClientAuth
 from ..protocol.oauth2 import CLIENT_CREDENTIALS, JWT_BEARER, Grant
 from ..cache.schema import ext_cache_key
 from ..redact import RedactedDict, conceal
+from ..tokens.result import TokenResult
 from ..tokens.anchor import by_object_id, by_username
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
@@ -103,19 +104,27 @@ class ConfidentialClientApplication(AuthCodeFlows):
             raise ConfigurationError("acquire_token_for_client does not take force_refresh (as in MSAL); "
                                      "use remove_tokens_for_client() first")
         check_keywords("acquire_token_for_client", kwargs)
-        fields = dict(extra_fields(data), **({"fmi_path": fmi_path} if fmi_path else {}))
+        return self.token_for_client(scopes, claims_challenge,
+                                     fields=dict(extra_fields(data), **({"fmi_path": fmi_path} if fmi_path else {})))
+
+    def token_for_client(self, scopes: List[str], claims_challenge: Optional[str] = None, *,
+                         fields: Optional[Mapping[str, str]] = None, at_once: bool = False) -> Optional[TokenResult]:
+        """:meth:`acquire_token_for_client` for nbauth's own callers (the integrations): the
+        engine's ``TokenResult``, the provider's refusal as ``OAuthError``. ``fields``: extra body
+        fields; ``at_once``: only a token the cache gives without waiting on the network (fresh,
+        or due while one refresh runs behind it), else None (an event loop's fast path)."""
         requested = scope_rules.normalize(scopes)
         return self._app_token(client_credentials_grant(requested), requested, claims_challenge,
-                               {"home_account_id": None}, fields)
+                               {"home_account_id": None}, dict(fields or {}), at_once=at_once)
 
     def _app_token(self, grant: Grant, requested: List[str], claims_challenge: Optional[str],
-                   owner: Dict[str, Optional[str]], fields: Dict[str, str]) -> Any:
+                   owner: Dict[str, Optional[str]], fields: Dict[str, str], at_once: bool = False) -> Any:
         """``service.app_token`` with extra body fields, which key the cache (``ext_cache_key``)."""
         ext = ext_cache_key(fields)
         cache_data = {k: v for k, v in owner.items() if v is not None and k != "home_account_id"}
         return self.service.app_token(grant, requested, claims_challenge=claims_challenge,
                                       owner=dict(owner, **({"ext_cache_key": ext} if ext else {})),
-                                      data=fields, cache_data=cache_data or None)
+                                      data=fields, cache_data=cache_data or None, at_once=at_once)
 
     def remove_tokens_for_client(self) -> None:
         """Forget every token :meth:`acquire_token_for_client` cached for this app."""

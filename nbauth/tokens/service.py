@@ -122,6 +122,10 @@ class TokenService:
                 **provider_query(authority)})
         return place
 
+    def placed(self, authority: Authority) -> bool:
+        """Whether ``place(authority)`` is known without I/O (an event loop's fast path asks)."""
+        return authority.url in self._places
+
     def requested_scopes(self, scopes: Sequence[str]) -> List[str]:
         """The scopes to ask for: checked, with OpenID's reserved ones added (unless excluded)."""
         return scope_rules.decorate(scopes, self.exclude_scopes)
@@ -155,6 +159,7 @@ class TokenService:
         """
         authority = authority or self.authority
         metadata = self.metadata(authority)
+        self.place(authority)  # from now on known without I/O (``placed``: the event loop's fast path)
         # Lifetimes count from the request, not the answer: the token's life began before its
         # answer arrived, so counting from receipt would serve it past its real expiry.
         sent_at = self.clock()
@@ -243,10 +248,11 @@ class TokenService:
         """The account's cached token for ``scopes`` when one can be served without waiting: a
         fresh one, or one due for refresh (its ``refresh_on``, or three quarters through its
         lifetime) but still valid, while one refresh runs in the background. None when only the
-        provider can give a token (``silent`` asks it)."""
-        if not account:
+        provider can give a token (``silent`` asks it), or the authority is not yet discovered."""
+        target = self.authority_for(authority)
+        if not account or not self.placed(target):
             return None
-        return self._at_once(self.requested_scopes(scopes), self.authority_for(authority), account)
+        return self._at_once(self.requested_scopes(scopes), target, account)
 
     def _at_once(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
                  data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
@@ -300,13 +306,14 @@ class TokenService:
     # ---- the application's own tokens, and on-behalf-of ----------------------------------------------
     def app_token(self, grant: Grant, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                   owner: Mapping[str, Optional[str]], data: Optional[Mapping[str, str]] = None,
-                  cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
+                  cache_data: Optional[Dict[str, str]] = None, at_once: bool = False) -> Optional[TokenResult]:
         """A cached token of ``owner`` (``home_account_id=None``: the app's own;
         ``user_assertion_hash``: on-behalf-of) for ``scopes`` at once: a fresh one, or one due for
         refresh (its ``refresh_on``, or three quarters through its lifetime) but still valid while
         ``grant`` is redeemed in the background; else ``grant`` redeemed in this call. Either way
         once for all concurrent callers. A ``claims_challenge`` skips the cache; ``data`` and
-        ``cache_data``: as in ``redeem``."""
+        ``cache_data``: as in ``redeem``. ``at_once``: None instead of waiting on the network
+        (no cached token, or the authority not yet discovered)."""
         reportable = scope_rules.reportable(scopes)
 
         def cached() -> Optional[Cached]:
@@ -320,9 +327,11 @@ class TokenService:
             return self.redeem(grant, scopes, claims_challenge=claims_challenge, data=data, cache_data=cache_data)
 
         key = ("app", *sorted(owner.items()), tuple(reportable), claims_challenge)
+        if at_once and not self.placed(self.authority):
+            return None
         found = cached()
         if found is None:
-            return self.shared(key, fresh_or_redeemed)
+            return None if at_once else self.shared(key, fresh_or_redeemed)
         if found[0] is TokenState.REFRESH_DUE:
             self._refresh.behind(key, fresh_or_redeemed)
         return found[1]
