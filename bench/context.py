@@ -26,6 +26,7 @@ class Profile:
     kernel_ttl: int = 5  # seconds of access-token life in the kernel benchmark
     kernel_lifetimes: int = 3
     kernel_interval: float = 0.1
+    loop_rounds: int = 5  # event-loop stall rounds (each waits on a provider slowed to 2 s)
     persist_sizes: Tuple[int, ...] = (1, 100, 1_000, 10_000)
     persist_rounds: int = 6
     cluster_workers: Tuple[int, ...] = (1, 2, 4, 8)  # Dask worker processes (run with --only clusters)
@@ -36,11 +37,11 @@ class Profile:
 PROFILES = {
     "full": Profile("full"),
     "quick": Profile("quick", sizes=(1, 100, 1_000), rounds=5, changed_rounds=5, import_rounds=6,
-                     process_rounds=3, fanout_rounds=1, kernel_lifetimes=1, persist_sizes=(1, 1_000),
+                     process_rounds=3, fanout_rounds=1, kernel_lifetimes=1, loop_rounds=3, persist_sizes=(1, 1_000),
                      persist_rounds=3, cluster_lifetimes=2),
     "smoke": Profile("smoke", sizes=(1, 10), rounds=1, changed_rounds=1, accounts=10, import_rounds=1,
                      process_rounds=1, fanout_rounds=1, threads=4, processes=2, kernel_ttl=2,
-                     kernel_lifetimes=1, kernel_interval=0.2, persist_sizes=(10,), persist_rounds=1,
+                     kernel_lifetimes=1, kernel_interval=0.2, loop_rounds=1, persist_sizes=(10,), persist_rounds=1,
                      cluster_workers=(1, 2), cluster_ttl=3, cluster_lifetimes=1),
 }
 

@@ -21,6 +21,7 @@ from ..protocol.authcode import AuthorizationRequest, code_from_redirect, new_au
 from ..protocol.oauth2 import AUTHORIZATION_CODE, Grant, authorization_code_grant
 from ..protocol.pkce import new_pkce
 from ..redact import RedactedDict
+from ..tokens.anchor import by_client_info
 from ..tokens.result import TokenResult
 from .base import ClientApplication, errors_as_results
 from .keywords import check_keywords
@@ -110,7 +111,7 @@ class AuthCodeFlows(ClientApplication):
         if state is not None and (not isinstance(state, str) or not state):
             raise ConfigurationError("state must be a non-empty string (or None for a fresh one)")
         requested = self.service.requested_scopes(scopes)
-        endpoint = self._authorization_endpoint()
+        endpoint = self._authorization_endpoint(client_info=True)
         request = new_authorization_request(
             endpoint, self.client_id, _check_redirect_uri(redirect_uri), requested, prompt=prompt,
             login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
@@ -155,7 +156,7 @@ class AuthCodeFlows(ClientApplication):
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
         return self._redeem(grant, requested, data, nonce=request.nonce, max_age=request.max_age,
-                            claims_challenge=auth_code_flow.get("claims_challenge"))
+                            claims_challenge=auth_code_flow.get("claims_challenge"), headers=by_client_info(auth_response))
 
     def get_authorization_request_url(self, scopes: List[str], login_hint: Optional[str] = None,
                                       state: Optional[str] = None, redirect_uri: Optional[str] = None,
@@ -207,8 +208,12 @@ class AuthCodeFlows(ClientApplication):
             grant = Grant(AUTHORIZATION_CODE, {k: v for k, v in fields.items() if v}, repeatable=False)
         return self.service.redeem(grant, requested, nonce=nonce, claims_challenge=claims_challenge)
 
-    def _authorization_endpoint(self) -> str:
+    def _authorization_endpoint(self, client_info: bool = False) -> str:
+        """The provider's authorization endpoint; with ``client_info``, Entra's asks (as msal's sign-ins
+        do) for the ``client_info`` whose ids route the code's redemption (``X-AnchorMailbox``)."""
         endpoint = self.service.metadata().authorization_endpoint
         if not endpoint:
             raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
+        if client_info and self.authority.is_entra:
+            return f"{endpoint}{'&' if '?' in endpoint else '?'}client_info=1"
         return endpoint

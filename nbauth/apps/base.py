@@ -19,6 +19,7 @@ from ..protocol.oauth2 import Grant, password_grant, refresh_token_grant, parse_
 from ..provider.authority import Authority, parse_authority
 from ..provider.http_cache import http_cache_store
 from ..redact import RedactedDict
+from ..tokens.anchor import by_username
 from ..tokens.result import TokenResult
 from ..tokens.service import TokenService
 from ..transport import Transport
@@ -194,7 +195,7 @@ class ClientApplication:
         if self.authority.kind == "entra":
             self._refuse_federated_account(username)
         return self._redeem(password_grant(username, password, requested), requested, data,
-                            claims_challenge=claims_challenge)
+                            claims_challenge=claims_challenge, headers=by_username(username))
 
     def _refuse_federated_account(self, username: str) -> None:
         """Entra's user-realm lookup: a federated account signs in at its own identity provider

@@ -4,7 +4,8 @@ scheduled notebooks, web apps).
 Tokens for the app itself (client credentials), tokens on behalf of a user whose token the app
 was called with (the jwt-bearer grant, as Entra's on-behalf-of), and the web authorization-code
 flow (``AuthCodeFlows``). The credential is any of MSAL's forms (``nbauth.credentials.client_credential``).
-Concurrent requests for the same token share one request to the provider.
+Concurrent requests for the same token share one request to the provider; a token due for refresh
+but still valid is served while that request runs in the background.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from ..protocol.client_auth import ClientAuth
 from ..protocol.oauth2 import CLIENT_CREDENTIALS, JWT_BEARER, Grant
 from ..cache.schema import ext_cache_key
 from ..redact import RedactedDict, conceal
+from ..tokens.result import TokenResult
+from ..tokens.anchor import by_object_id, by_username
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
 from .keywords import check_keywords, extra_fields
@@ -55,13 +58,6 @@ def user_fic_grant(assertion: str, scopes: List[str], username: Optional[str], u
     user = {"user_id": str(user_object_id)} if user_object_id else {"username": str(username)}
     return Grant("user_fic", {"user_federated_identity_credential": assertion, "scope": " ".join(scopes),
                               "client_info": "1", **user})
-
-
-def anchor_mailbox(username: Optional[str], user_object_id: Optional[str], tenant: str) -> Dict[str, str]:
-    """Entra's routing hint for a request on a user's behalf, as MSAL sends it (``upn:<name>``,
-    else ``Oid:<object id>@<tenant>``); left out when it cannot be a header value (it is a hint)."""
-    anchor = f"upn:{username}" if username else f"Oid:{user_object_id}@{tenant}"
-    return {"X-AnchorMailbox": anchor} if anchor.isascii() and anchor.isprintable() else {}
 
 
 def _warn_if_static_assertion(credential: Any) -> None:
@@ -99,27 +95,36 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """A token for the app itself: from the cache while fresh, else by client credentials.
 
         ``token_source`` in the result says which (``cache`` or ``identity_provider``). A cached
-        token due for refresh (``refresh_on``) is still returned if asking again fails. A
-        ``claims_challenge`` skips the cache. ``fmi_path`` and ``data=`` (extra body fields)
+        token due for refresh (its ``refresh_on``, else three quarters through its life) but still
+        valid is returned at once while one refresh runs in the background (msal would ask in this
+        call). A ``claims_challenge`` skips the cache. ``fmi_path`` and ``data=`` (extra body fields)
         are sent and key the cache, as in MSAL: tokens asked with other values are kept apart.
         """
         if kwargs.get("force_refresh"):
             raise ConfigurationError("acquire_token_for_client does not take force_refresh (as in MSAL); "
                                      "use remove_tokens_for_client() first")
         check_keywords("acquire_token_for_client", kwargs)
-        fields = dict(extra_fields(data), **({"fmi_path": fmi_path} if fmi_path else {}))
+        return self.token_for_client(scopes, claims_challenge,
+                                     fields=dict(extra_fields(data), **({"fmi_path": fmi_path} if fmi_path else {})))
+
+    def token_for_client(self, scopes: List[str], claims_challenge: Optional[str] = None, *,
+                         fields: Optional[Mapping[str, str]] = None, at_once: bool = False) -> Optional[TokenResult]:
+        """:meth:`acquire_token_for_client` for nbauth's own callers (the integrations): the
+        engine's ``TokenResult``, the provider's refusal as ``OAuthError``. ``fields``: extra body
+        fields; ``at_once``: only a token the cache gives without waiting on the network (fresh,
+        or due while one refresh runs behind it), else None (an event loop's fast path)."""
         requested = scope_rules.normalize(scopes)
         return self._app_token(client_credentials_grant(requested), requested, claims_challenge,
-                               {"home_account_id": None}, fields)
+                               {"home_account_id": None}, dict(fields or {}), at_once=at_once)
 
     def _app_token(self, grant: Grant, requested: List[str], claims_challenge: Optional[str],
-                   owner: Dict[str, Optional[str]], fields: Dict[str, str]) -> Any:
+                   owner: Dict[str, Optional[str]], fields: Dict[str, str], at_once: bool = False) -> Any:
         """``service.app_token`` with extra body fields, which key the cache (``ext_cache_key``)."""
         ext = ext_cache_key(fields)
         cache_data = {k: v for k, v in owner.items() if v is not None and k != "home_account_id"}
         return self.service.app_token(grant, requested, claims_challenge=claims_challenge,
                                       owner=dict(owner, **({"ext_cache_key": ext} if ext else {})),
-                                      data=fields, cache_data=cache_data or None)
+                                      data=fields, cache_data=cache_data or None, at_once=at_once)
 
     def remove_tokens_for_client(self) -> None:
         """Forget every token :meth:`acquire_token_for_client` cached for this app."""
@@ -133,8 +138,8 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """Trade the token this app was called with (``user_assertion``) for one to a downstream
         API, on behalf of that user.
 
-        Cached by the assertion's hash: the same assertion is answered from the cache while
-        its token is fresh. ``data=`` adds body fields (and keys the cache), as in MSAL.
+        Cached by the assertion's hash: the same assertion is answered from the cache while its
+        token is valid (renewed in the background once due, as the app's own token is). ``data=`` adds body fields (and keys the cache), as in MSAL.
         """
         check_keywords("acquire_token_on_behalf_of", kwargs)
         if not isinstance(user_assertion, str) or not user_assertion:
@@ -157,4 +162,4 @@ class ConfidentialClientApplication(AuthCodeFlows):
         requested = self.service.requested_scopes(scopes)
         grant = user_fic_grant(assertion, requested, username, user_object_id)
         return self._redeem(grant, requested, data, claims_challenge=claims_challenge,
-                            headers=anchor_mailbox(username, user_object_id, self.authority.tenant))
+                            headers=by_username(username) if username else by_object_id(user_object_id, self.authority.tenant))

@@ -21,6 +21,7 @@ from ..protocol.authcode import code_from_redirect, new_authorization_request
 from ..protocol.device import DeviceFlow, from_msal, msal_view
 from ..protocol.oauth2 import authorization_code_grant
 from ..redact import RedactedDict
+from ..tokens.anchor import by_client_info
 from .auth_code import AuthCodeFlows
 from .base import errors_as_results
 from .keywords import check_keywords, extra_fields
@@ -132,16 +133,14 @@ class PublicClientApplication(AuthCodeFlows):
                                      + ", ".join(sorted(_PKCE_OPTIONS & set(kwargs))))
         check_keywords("acquire_token_interactive", kwargs)
         requested = self.service.requested_scopes(scopes)
-        metadata = self.service.metadata()
-        if not metadata.authorization_endpoint:
-            raise ConfigurationError(f"the provider at {self.authority.url} has no authorization_endpoint")
+        endpoint, metadata = self._authorization_endpoint(client_info=True), self.service.metadata()
         from ..flows.loopback import LoopbackListener  # http.server loads only for interactive sign-in
 
         state = secrets.token_urlsafe(24)
         with LoopbackListener(state, redirect_uri=redirect_uri, port=port, success_template=success_template,
                               error_template=error_template) as listener:
             request = new_authorization_request(
-                metadata.authorization_endpoint, self.client_id, listener.redirect_uri,
+                endpoint, self.client_id, listener.redirect_uri,
                 requested + scope_rules.normalize(extra_scopes_to_consent or [], "extra_scopes_to_consent"),
                 prompt=prompt, login_hint=login_hint, domain_hint=domain_hint, max_age=max_age,
                 claims=self.service.claims(claims_challenge), state=state)
@@ -151,7 +150,7 @@ class PublicClientApplication(AuthCodeFlows):
                                   issuer_required=metadata.authorization_response_iss_supported)
         grant = authorization_code_grant(code, request.redirect_uri, request.pkce.verifier, requested)
         return self._redeem(grant, requested, data, nonce=request.nonce, max_age=request.max_age,
-                            claims_challenge=claims_challenge)
+                            claims_challenge=claims_challenge, headers=by_client_info(params))
 
 
 def _launch_browser(url: str, open_browser: Optional[Callable[[str], Any]],

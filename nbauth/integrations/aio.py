@@ -3,8 +3,10 @@
 It has azure-core's ``AsyncTokenCredential`` and ``AsyncSupportsTokenInfo`` shapes (``get_token``,
 ``get_token_info``, ``close``, ``async with``). The event loop never waits on the network: a
 token the cache can give (fresh, or due for refresh while one refresh runs in a background
-thread) is answered inline in microseconds; otherwise the provider is asked in a background
-thread and the coroutine awaits it. Every coroutine asking for the same token at once awaits
+thread) is answered inline in microseconds, where nbauth's engine is underneath (``source.py``'s
+``at_once``: a sign-in handle, an application with an account, a confidential application's own
+token); otherwise (and always for msal's own applications and plain callables) the provider is
+asked in a background thread and the coroutine awaits it. Every coroutine asking for the same token at once awaits
 the same request, and that request shares the token engine's refresh with every thread asking
 too (``tokens.single_flight``), so 100 coroutines and 8 threads send one refresh.
 """

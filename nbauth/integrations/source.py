@@ -4,9 +4,9 @@ A token source is a callable ``source(scopes, *, claims_challenge=None, force_re
 returning a :class:`Token`. :func:`token_source` makes one from what a notebook or script already
 has: the ``SignIn`` handle of ``nbauth.login``, an application and an account (nbauth's or MSAL's
 own, which share the method names), or a confidential application for its own token. The handle's
-and nbauth applications' user tokens come from their token engine (``TokenService.silent``), whose
-errors keep every field the provider sent; MSAL's own applications are asked through their public
-methods. Either way their cache, refresh and locking apply unchanged.
+and nbauth applications' tokens come from their token engine (``TokenService``), whose errors keep
+every field the provider sent, and which can say without waiting whether the cache has one
+(``at_once``); MSAL's own applications and plain callables are asked through their public methods. Either way their cache, refresh and locking apply unchanged.
 """
 from __future__ import annotations
 
@@ -87,6 +87,8 @@ def token_source(provider: Any, *, account: Optional[dict] = None, timeout: Opti
         return EngineSource(service, lambda: account)
     if account is not None and hasattr(provider, "acquire_token_silent_with_error"):
         return _account_source(provider, account, clock)
+    if account is None and hasattr(provider, "token_for_client") and isinstance(service, TokenService):
+        return ClientSource(provider)
     if account is None and hasattr(provider, "acquire_token_for_client"):
         return _app_source(provider, clock)
     if hasattr(provider, "acquire_token_silent_with_error"):
@@ -148,6 +150,25 @@ class EngineSource:
         if self._default_scopes is not None:
             return list(scopes or self._default_scopes or [])
         return _required(scopes)
+
+
+class ClientSource:
+    """A ``TokenSource`` giving nbauth's confidential application its own tokens from the token
+    engine (``force_refresh`` first forgets its cached app tokens, as MSAL advises); ``at_once``
+    as ``EngineSource``'s."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
+                 force_refresh: bool = False) -> Token:
+        if force_refresh:
+            self.app.remove_tokens_for_client()
+        return token_of(self.app.token_for_client(_required(scopes), claims_challenge))
+
+    def at_once(self, scopes: Sequence[str]) -> Optional[Token]:
+        result = self.app.token_for_client(_required(scopes), at_once=True)
+        return token_of(result) if result is not None else None
 
 
 def _account_source(app: Any, account: dict, clock: Clock) -> TokenSource:

@@ -1,7 +1,7 @@
 """Redeeming an account's cached refresh token: once for all concurrent callers, under the
 account's refresh lock, newest token first, never sending one the provider refused; in the
 caller's thread (``run``) or, for a token due for refresh but still valid, in the background
-(``start``).
+(``start``; ``behind`` runs any such renewal, e.g. of an app's own token).
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..protocol.lifecycle import TokenState
 from ..protocol.oauth2 import refresh_token_grant
 from ..provider.authority import Authority
 from .accounts import provider_query, refused_scopes
+from .anchor import by_home_account_id
 from .cached import newest_first
 from .result import TokenResult
 
@@ -48,11 +49,16 @@ class Refresh:
               data: Optional[Mapping[str, str]] = None) -> None:
         """Renew a token due for refresh in a background thread, unless a refresh of it is in
         flight or one failed less than ``RETRY_AFTER`` seconds ago (the due token stays usable)."""
-        key, refresh = self._flight(requested, authority, account, None, True, data)
+        self.behind(*self._flight(requested, authority, account, None, True, data))
+
+    def behind(self, key: Hashable, work: Callable[[], Any]) -> None:
+        """``work()`` in the flight ``key``, in a background thread, unless that flight is in the
+        air or failed less than ``RETRY_AFTER`` seconds ago (stale-while-revalidate: the caller
+        serves the token it has, still valid). User tokens and the app's own share this."""
         failed_at = self._failed_at.get(key)
         if failed_at is not None and self.service.clock() - failed_at < RETRY_AFTER:
             return
-        self.service.in_background(key, refresh).add_done_callback(lambda flight: self._landed(key, flight))
+        self.service.in_background(key, work).add_done_callback(lambda flight: self._landed(key, flight))
 
     def _landed(self, key: Hashable, flight: "Future[Any]") -> None:
         error = flight.exception()
@@ -110,7 +116,7 @@ class Refresh:
             try:
                 return service.redeem(refresh_token_grant(entry["secret"], scopes), scopes, authority=authority,
                                       claims_challenge=claims_challenge, refreshing=entry, account=account,
-                                      data=data)
+                                      data=data, headers=by_home_account_id(account.get("home_account_id")))
             except OAuthError as exc:  # e.g. revoked
                 failure, refused = exc, refused_scopes(exc, scopes)
                 if refused is not None:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Seque
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
 from ..cache.schema import PROVIDER_FIELD, environment_and_realm, ext_cache_key, home_account
 from ..clock import Clock, Wait, system_clock, system_wait
-from ..exceptions import ConfigurationError, IdTokenError, NbauthError, OAuthError, ProtocolError, TransportError
+from ..exceptions import ConfigurationError, NbauthError, ProtocolError, TransportError
 from ..flows.device import poll_until_done
 from ..protocol import scopes as scope_rules
 from ..protocol.client_auth import ClientAuth
@@ -41,8 +41,6 @@ from .single_flight import SingleFlight
 logger = logging.getLogger("nbauth")
 
 T = TypeVar("T")
-#: What may go wrong when asking the provider, yet leaves a still-valid cached token usable.
-REFRESH_FAILURES = (OAuthError, IdTokenError, TransportError, ProtocolError)
 #: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
 _environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
 
@@ -128,6 +126,10 @@ class TokenService:
                 **provider_query(authority)})
         return place
 
+    def placed(self, authority: Authority) -> bool:
+        """Whether ``place(authority)`` is known without I/O (an event loop's fast path asks)."""
+        return authority.url in self._places
+
     def requested_scopes(self, scopes: Sequence[str]) -> List[str]:
         """The scopes to ask for: checked, with OpenID's reserved ones added (unless excluded)."""
         return scope_rules.decorate(scopes, self.exclude_scopes)
@@ -161,6 +163,7 @@ class TokenService:
         """
         authority = authority or self.authority
         metadata = self.metadata(authority)
+        self.place(authority)  # from now on known without I/O (``placed``: the event loop's fast path)
         # Lifetimes count from the request, not the answer: the token's life began before its
         # answer arrived, so counting from receipt would serve it past its real expiry.
         sent_at = self.clock()
@@ -249,10 +252,11 @@ class TokenService:
         """The account's cached token for ``scopes`` when one can be served without waiting: a
         fresh one, or one due for refresh (its ``refresh_on``, or three quarters through its
         lifetime) but still valid, while one refresh runs in the background. None when only the
-        provider can give a token (``silent`` asks it)."""
-        if not account:
+        provider can give a token (``silent`` asks it), or the authority is not yet discovered."""
+        target = self.authority_for(authority)
+        if not account or not self.placed(target):
             return None
-        return self._at_once(self.requested_scopes(scopes), self.authority_for(authority), account)
+        return self._at_once(self.requested_scopes(scopes), target, account)
 
     def _at_once(self, requested: Sequence[str], authority: Authority, account: Mapping[str, Any],
                  data: Optional[Mapping[str, str]] = None) -> Optional[TokenResult]:
@@ -306,15 +310,19 @@ class TokenService:
     # ---- the application's own tokens, and on-behalf-of ----------------------------------------------
     def app_token(self, grant: Grant, scopes: Sequence[str], *, claims_challenge: Optional[str] = None,
                   owner: Mapping[str, Optional[str]], data: Optional[Mapping[str, str]] = None,
-                  cache_data: Optional[Dict[str, str]] = None) -> TokenResult:
-        """A fresh cached token of ``owner`` (``home_account_id=None``: the app's own;
-        ``user_assertion_hash``: on-behalf-of) for ``scopes``, else ``grant`` redeemed, once for
-        all concurrent callers; when that fails, a cached token due for refresh but still valid.
-        A ``claims_challenge`` skips the cache; ``data`` and ``cache_data``: as in ``redeem``."""
+                  cache_data: Optional[Dict[str, str]] = None, at_once: bool = False) -> Optional[TokenResult]:
+        """A cached token of ``owner`` (``home_account_id=None``: the app's own;
+        ``user_assertion_hash``: on-behalf-of) for ``scopes`` at once: a fresh one, or one due for
+        refresh (its ``refresh_on``, or three quarters through its lifetime) but still valid while
+        ``grant`` is redeemed in the background; else ``grant`` redeemed in this call. Either way
+        once for all concurrent callers. A ``claims_challenge`` skips the cache; ``data`` and
+        ``cache_data``: as in ``redeem``. ``at_once``: None instead of waiting on the network
+        (no cached token, or the authority not yet discovered)."""
         reportable = scope_rules.reportable(scopes)
 
         def cached() -> Optional[Cached]:
-            return None if claims_challenge else self.cached_access_token(reportable, self.authority, **owner)
+            return None if claims_challenge else self.cached_access_token(reportable, self.authority, ahead=True,
+                                                                          **owner)
 
         def fresh_or_redeemed() -> TokenResult:  # a flight that just ended may have cached one
             again = cached()
@@ -322,16 +330,15 @@ class TokenService:
                 return again[1]
             return self.redeem(grant, scopes, claims_challenge=claims_challenge, data=data, cache_data=cache_data)
 
+        key = ("app", *sorted(owner.items()), tuple(reportable), claims_challenge)
+        if at_once and not self.placed(self.authority):
+            return None
         found = cached()
-        if found is not None and found[0] is TokenState.FRESH:
-            return found[1]
-        try:
-            return self.shared(("app", *sorted(owner.items()), tuple(reportable), claims_challenge), fresh_or_redeemed)
-        except REFRESH_FAILURES as exc:
-            if found is None:
-                raise
-            logger.info("asking for a new token failed (%s); serving the cached one, still valid", type(exc).__name__)
-            return found[1]
+        if found is None:
+            return None if at_once else self.shared(key, fresh_or_redeemed)
+        if found[0] is TokenState.REFRESH_DUE:
+            self._refresh.behind(key, fresh_or_redeemed)
+        return found[1]
 
     def remove_app_tokens(self) -> None:
         """Forget every access token cached for the application itself."""

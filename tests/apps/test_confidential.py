@@ -15,7 +15,6 @@ from idp.server import (
 from nbauth import ConfidentialClientApplication, ConfigurationError, PublicClientApplication
 from nbauth.cache import SerializableTokenCache, TokenCache
 from nbauth.apps.confidential import user_assertion_hash
-from support.fake_http import FakeServer
 from support.leaks import RecordingSession
 
 POST_SECRET = {"client_secret": CLIENT_SECRET, "token_endpoint_auth_method": "client_secret_post"}
@@ -143,32 +142,6 @@ def test_an_assertion_callable_is_called_for_each_request(idp):
     app.remove_tokens_for_client()
     assert app.acquire_token_for_client(["api:read"])["token_source"] == "identity_provider"
     assert len(made) == 2 and made[0] != made[1]
-
-
-def test_a_failed_renewal_falls_back_to_a_token_still_valid():
-    """refresh_in (which the local provider never sends) asks for an early renewal; if that
-    fails, the cached token, still valid, is served."""
-    now = [1_800_000_000.0]
-    with FakeServer() as server:
-        issuer = server.url + "/op"
-        server.route("GET", "/op/.well-known/openid-configuration",
-                     (200, {}, {"issuer": issuer, "token_endpoint": issuer + "/token"}))
-        server.route("POST", "/op/token", [
-            (200, {}, {"access_token": "at-1", "token_type": "Bearer", "expires_in": 3600, "refresh_in": 1800}),
-            (400, {}, {"error": "temporarily_unavailable", "error_description": "try later"}),
-            (200, {}, {"access_token": "at-2", "token_type": "Bearer", "expires_in": 3600}),
-        ])
-        app = ConfidentialClientApplication("app", "secret", oidc_authority=issuer, clock=lambda: now[0])
-        assert app.acquire_token_for_client(["api"])["access_token"] == "at-1"
-        now[0] += 1000
-        assert app.acquire_token_for_client(["api"])["token_source"] == "cache"
-        assert len(server.requests_to("/op/token")) == 1
-        now[0] += 1000  # past refresh_on
-        fallback = app.acquire_token_for_client(["api"])
-        assert (fallback["access_token"], fallback["token_source"]) == ("at-1", "cache")
-        renewed = app.acquire_token_for_client(["api"])
-        assert (renewed["access_token"], renewed["token_source"]) == ("at-2", "identity_provider")
-        assert len(server.requests_to("/op/token")) == 3
 
 
 # ---- on behalf of ------------------------------------------------------------------------------

@@ -1,18 +1,25 @@
-"""AsyncNbauthCredential and the engine's no-wait path: a cache hit answered inline, the network
-off the event loop, one refresh for every thread and coroutine asking at once, and a token due
-for refresh served at once while one refresh runs behind it."""
+"""AsyncNbauthCredential and the engine's no-wait path: a cache hit answered inline (a user's
+token, and a confidential app's own), the network off the event loop (discovery included), one
+refresh for every thread and coroutine asking at once, a token due for refresh served at once
+while one refresh runs behind it; plain callables asked in a thread."""
 import asyncio
 import threading
+import time
 
 import pytest
 from azure.core.credentials_async import AsyncSupportsTokenInfo, AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 
+from nbauth import ConfidentialClientApplication
+from nbauth.cache import TokenCache
 from nbauth.exceptions import ConfigurationError
 from nbauth.integrations.aio import AsyncNbauthCredential
 from nbauth.integrations.azure import AccessToken, AccessTokenInfo
+from nbauth.integrations.source import Token
+from nbauth.provider.authority import discovery
+from nbauth.tokens.single_flight import SingleFlight
 from support.clock import FakeClock
-from support.fake_provider import FakeProvider
+from support.fake_provider import CLIENT_ID, FakeProvider
 from support.integrations import SCOPES, gated_refreshes
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,6 +65,24 @@ def completes_without_yielding(coroutine):
         return done.value
     coroutine.close()
     pytest.fail("the coroutine waited on something")
+
+
+def awaited_while_the_loop_ticks(coroutine, gate):
+    """The coroutine's value, run beside a ticker that releases the provider (``gate``) only once
+    the event loop went round five times meanwhile: a loop blocked on the provider fails."""
+    ticks = []
+
+    async def ticker():
+        for _ in range(5):
+            ticks.append(1)
+            await asyncio.sleep(0)
+        gate.set()
+
+    async def main():
+        return await asyncio.gather(coroutine, ticker())
+    value, _ = asyncio.run(main())
+    assert len(ticks) == 5
+    return value
 
 
 def threads_and_coroutines(sync_call, async_call, released):
@@ -130,18 +155,7 @@ def test_the_event_loop_runs_on_while_the_provider_is_asked(provider, clock, gat
     credential = AsyncNbauthCredential(app, account=account)
     gated_refreshes(provider, gate)
     clock.advance(0.95 * LIFETIME)
-    ticks = []
-
-    async def ticker():  # releases the provider only if the loop kept running meanwhile
-        for _ in range(5):
-            ticks.append(1)
-            await asyncio.sleep(0)
-        gate.set()
-
-    async def main():
-        return await asyncio.gather(credential.get_token(*SCOPES), ticker())
-    token, _ = asyncio.run(main())
-    assert token.token.startswith("at-") and len(ticks) == 5
+    assert awaited_while_the_loop_ticks(credential.get_token(*SCOPES), gate).token.startswith("at-")
 
 
 def test_it_is_azure_cores_async_credential_and_an_async_context_manager(provider, clock):
@@ -162,3 +176,104 @@ def test_failures_are_azure_errors_raised_in_the_awaiting_coroutine(provider, cl
         asyncio.run(credential.get_token(*SCOPES))
     with pytest.raises(ConfigurationError, match="tenant"):
         asyncio.run(credential.get_token(*SCOPES, tenant_id="another"))
+
+
+# ---- what has a cache path inline, and what goes through a thread ------------------------------
+@pytest.fixture
+def thread_hops(monkeypatch):
+    """The flights started in background threads (the one way off the event loop), by key."""
+    hops, begin = [], SingleFlight.begin
+
+    def counted(self, key, work):
+        hops.append(key)
+        return begin(self, key, work)
+    monkeypatch.setattr(SingleFlight, "begin", counted)
+    return hops
+
+
+def app_token_answer(request):
+    """A client-credentials answer (no ID token, no refresh token)."""
+    return 200, {}, {"access_token": f"at-{time.monotonic_ns()}", "token_type": "Bearer", "expires_in": LIFETIME}
+
+
+def confidential_app(provider, clock):
+    provider.server.route("POST", provider.mount + "/token", app_token_answer)
+    return ConfidentialClientApplication(CLIENT_ID, "secret", oidc_authority=provider.issuer, clock=clock,
+                                         token_cache=TokenCache())
+
+
+def test_a_confidential_apps_cache_hit_is_answered_inline_without_a_thread(provider, clock, thread_hops):
+    credential = AsyncNbauthCredential(confidential_app(provider, clock))
+    first = asyncio.run(credential.get_token(*SCOPES))  # nothing cached: asked in a thread
+    assert len(thread_hops) == 1
+    served = [completes_without_yielding(credential.get_token_info(*SCOPES)) for _ in range(3)]
+    assert {token.token for token in served} == {first.token} and len(thread_hops) == 1
+
+
+def test_a_plain_callable_is_asked_in_a_thread(thread_hops):
+    asked_in = []
+
+    def source(scopes, *, claims_challenge=None, force_refresh=False):
+        asked_in.append(threading.current_thread())
+        return Token("at-callable", 2_000_000_000)
+    credential = AsyncNbauthCredential(source)
+    assert asyncio.run(credential.get_token(*SCOPES)).token == "at-callable"
+    assert len(thread_hops) == 1 and asked_in != [threading.main_thread()]
+
+
+def test_a_confidential_apps_due_token_is_served_inline_while_one_refresh_runs_behind(provider, clock, gate):
+    app = confidential_app(provider, clock)
+    credential = AsyncNbauthCredential(app)
+    first = asyncio.run(credential.get_token(*SCOPES))
+    requests = gated_token_requests(provider, gate)
+    clock.advance(0.8 * LIFETIME)  # in its renewal window, still valid
+    assert completes_without_yielding(credential.get_token(*SCOPES)).token == first.token
+    assert completes_without_yielding(credential.get_token(*SCOPES)).token == first.token
+    gate.set()
+    app.service.wait_for_background(10)
+    assert len(requests) == 1
+    assert completes_without_yielding(credential.get_token(*SCOPES)).token != first.token
+
+
+@pytest.mark.parametrize("what", ["expired", "undiscovered"])
+def test_the_event_loop_runs_on_while_a_confidential_app_asks(provider, clock, gate, what):
+    app = confidential_app(provider, clock)
+    asyncio.run(AsyncNbauthCredential(app).get_token(*SCOPES))
+    if what == "expired":
+        gated_token_requests(provider, gate)
+        clock.advance(LIFETIME)
+    else:  # a new application over the same cache, whose provider's configuration is not yet known
+        discovery.clear()
+        gated_discovery(provider, gate)
+        app = ConfidentialClientApplication(CLIENT_ID, "secret", oidc_authority=provider.issuer, clock=clock,
+                                            token_cache=app.token_cache)
+    credential = AsyncNbauthCredential(app)
+    assert awaited_while_the_loop_ticks(credential.get_token(*SCOPES), gate).token.startswith("at-")
+
+
+def test_the_event_loop_runs_on_while_a_new_app_discovers_its_provider(provider, clock, gate):
+    app, account = signed_in(provider, clock)
+    discovery.clear()
+    gated_discovery(provider, gate)
+    credential = AsyncNbauthCredential(provider.app(clock=clock, token_cache=app.token_cache), account=account)
+    assert awaited_while_the_loop_ticks(credential.get_token(*SCOPES), gate).token.startswith("at-")
+
+
+def gated_token_requests(provider, gate):
+    """Make ``provider`` hold every (client-credentials) token request until ``gate`` is set; the
+    requests as they come."""
+    requests = []
+
+    def token(request):
+        requests.append(request)
+        assert gate.wait(30), "the test never released the provider"
+        return app_token_answer(request)
+    provider.server.route("POST", provider.mount + "/token", token)
+    return requests
+
+
+def gated_discovery(provider, gate):
+    def document(request):
+        assert gate.wait(5), "the event loop stood still while the provider was asked"
+        return 200, {}, provider.metadata()
+    provider.server.route("GET", provider.mount + "/.well-known/openid-configuration", document)

@@ -51,6 +51,7 @@ class EntraCloud:
         self.issuer = f"https://{issuer_host or self.hosts[0]}/{tenant}/v2.0"
         self.key, self.kid = new_rsa_key(), f"entra-{time.monotonic_ns()}"
         self.issued: dict = {}
+        self.nonce: Optional[str] = None  # the ID tokens' nonce claim, when set (a sign-in URL's)
         for host in self.hosts:
             self._serve(host)
 
@@ -80,6 +81,8 @@ class EntraCloud:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": self.client_id, "oid": self.uid, "tid": self.tenant, "sub": "pairwise",
                   "preferred_username": "dana@contoso.test", "iat": now, "exp": now + 3600}
+        if self.nonce:
+            claims["nonce"] = self.nonce
         return 200, {}, {
             "token_type": "Bearer", "scope": request.form.get("scope", "User.Read"), "expires_in": 3600,
             "ext_expires_in": 3600, "access_token": f"at-{host}-{count}", "refresh_token": f"rt-{host}-{count}",
