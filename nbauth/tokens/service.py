@@ -78,7 +78,8 @@ class TokenService:
         self.client_capabilities = list(client_capabilities)
         self.exclude_scopes = list(exclude_scopes)
         self.instance_discovery = instance_discovery
-        self.metadata_store = metadata_store  # where discovery documents outlive the process; else the cache's
+        #: Where discovery documents outlive the process: the given store (MSAL's http_cache), else the cache's.
+        self.metadata_store = metadata_store or self.cache.discovery_store
         self._flights = SingleFlight()
         self._refresh = Refresh(self)
         self._places: Dict[str, Dict[str, Optional[str]]] = {}  # authority URL: where the cache files its tokens
@@ -97,12 +98,11 @@ class TokenService:
 
     def metadata(self, authority: Optional[Authority] = None) -> ProviderMetadata:
         """The provider's discovered configuration (once per process per authority)."""
-        store = self.metadata_store or self.cache.discovery_store
-        return discovery.get(authority or self.authority, self.transport, store)
+        return discovery.get(authority or self.authority, self.transport, self.metadata_store)
 
     def knows_provider(self) -> bool:
         """Whether the provider's configuration is at hand without the network (see ``Discovery.known``)."""
-        return discovery.known(self.authority, self.cache.discovery_store) is not None
+        return discovery.known(self.authority, self.metadata_store) is not None
 
     @staticmethod
     def environment(authority: Authority) -> str:
