@@ -130,10 +130,12 @@ class SignIn:
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
         ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
         sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
-        browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
-        from reaching the kernel (ipykernel 7), and the code needs none.
+        browser sign-in, it shows a device code instead unless the widget's clicks reach a waiting
+        cell's kernel (nbauth's click relay): without it the kernel hears no click until the cell
+        ends (ipykernel 6, 7.4), and the code needs none.
         """
-        if self._state.status is Status.WAITING and self._state.method == "choose":
+        choosing = self._state.status is Status.WAITING and self._state.method == "choose"
+        if choosing and not self._presenter.clicks_reach_busy_kernel():
             self._begin_device()
         status = self.wait(timeout)
         if status is Status.SIGN_IN_NEEDED and self._account is not None and choose(self._ui).kind != "none":

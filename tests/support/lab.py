@@ -96,6 +96,11 @@ class Lab:
         return serving(f"{self.url}/api/status", self.headers, lambda: self._proc.poll() is None, deadline)
 
     @property
+    def runtime_dir(self) -> Path:
+        """The server's (and its kernels') Jupyter runtime folder."""
+        return self._home / "runtime"
+
+    @property
     def headers(self) -> dict:
         return {"Authorization": f"token {self.token}"}
 
