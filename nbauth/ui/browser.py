@@ -65,6 +65,7 @@ function render({ model, el: root }) {
   const note = el("span", "nbauth-browser-note");
   const link = el("a", "nbauth-browser-link", "Open the sign-in page");
   link.target = "_blank";
+  link.style.display = "none";  // only for a window the browser blocked
   root.append(primary, secondary, note, link);
   let popup = null, expected = null, watch = null, foreignSince = 0, channel = null, extension = null;
   let starting = null, key = null;  // this view's pending "start" click; the answer's sealing key

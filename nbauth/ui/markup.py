@@ -49,11 +49,18 @@ STYLE = f"""<style>
 .nbauth-signin a.nbauth-primary {{ display: inline-block; padding: 4px 14px; border-radius: 4px;
   background: var(--jp-brand-color1, #1976d2); color: #fff !important; text-decoration: none !important;
   font-weight: 600; margin-right: 8px; }}
+.nbauth-signin .jupyter-button {{ color: var(--jp-ui-font-color1, inherit);
+  background-color: var(--jp-layout-color2, rgba(127, 127, 127, 0.2)); }}
+.nbauth-signin .jupyter-button.mod-primary {{ color: #fff; background-color: var(--jp-brand-color1, #1976d2); }}
+.nbauth-signin .jupyter-button.mod-danger {{ color: #fff; background-color: var(--jp-error-color1, #d32f2f); }}
 .nbauth-signin .nbauth-muted {{ opacity: 0.75; font-size: 0.92em; }}
 .nbauth-signin .nbauth-expiry {{ margin-left: 12px; opacity: 0.8; }}
 .nbauth-signin.jupyter-widgets-disconnected .jupyter-button,
 .nbauth-signin.jupyter-widgets-disconnected .nbauth-spinner,
-.nbauth-signin.jupyter-widgets-disconnected.nbauth-waiting .nbauth-pending {{ display: none !important; }}
+.nbauth-signin.jupyter-widgets-disconnected.nbauth-waiting .nbauth-pending,
+.nbauth-signin.jupyter-widgets-disconnected.nbauth-waiting .nbauth-status,
+.nbauth-signin.jupyter-widgets-disconnected::before,
+.nbauth-signin .jupyter-widgets-disconnected::before {{ display: none !important; }}
 .nbauth-signin.jupyter-widgets-disconnected.nbauth-waiting::after {{ padding: 4px 0; color: {WARN};
   content: "This sign-in stopped: the kernel restarted. Run the cell again to sign in."; }}
 </style>"""

@@ -69,7 +69,7 @@ class WidgetPresenter(Presenter):
         self.expiry = widgets.HTML()
         self.helper = CodeHelper(relay_id=relay_id)
         self.helper.on_msg(lambda _widget, content, _buffers: self._from_comm(content))
-        self.status = widgets.HTML(layout=widgets.Layout(margin="0 12px 0 0", flex="1 1 16em", min_width="0"))
+        self.status = widgets.HTML(layout=widgets.Layout(margin="0 12px 0 0", flex="1 1 auto", min_width="0"))
         self.buttons = {name: self._button(name) for name in _BUTTONS}
         self.cancel_button, self.retry_button = self.buttons["cancel"], self.buttons["retry"]
         self.sign_out_button = self.buttons["sign_out"]
@@ -120,6 +120,7 @@ class WidgetPresenter(Presenter):
         if self.browser is not None:
             self.browser.phase = state.method if waiting and state.method in ("choose", "browser") else ""
         self.header.value = markup.header(state)
+        _show(self.header, state.status is not Status.SIGNED_IN)  # signed in, the widget is one line
         self.prompt.value = markup.action(state) if code else ""
         self.code.value = markup.user_code(state.user_code) if code else ""
         self.helper.code = state.user_code if code else ""
