@@ -7,7 +7,8 @@ kernel answers with (a custom message: it never enters the widget's saved state,
 that seals the answer for the click relay, ``ui.relay``). The redirect's
 parameters come back on ``BroadcastChannel("nbauth-sign-in")`` from nbauth's callback page, or,
 where that page is not served, by reading the window's address once it is back on this origin;
-only those carrying this sign-in's ``state`` go to the kernel. A blocked window becomes a link; a
+only those carrying this sign-in's ``state`` go to the kernel (over the comm, and sealed through the
+click relay, so a cell waiting in ``token()`` gets them too). A blocked window becomes a link; a
 window closed before the answer returns to the choices; a window cut off by the provider's
 ``Cross-Origin-Opener-Policy`` is said so. ``phase`` (``choose``, ``browser`` or empty) is the
 kernel's; nothing secret is ever a trait.

@@ -57,6 +57,7 @@ class WidgetPresenter(Presenter):
         self._lock = threading.RLock()
         self._display: Any = None
         self._shown_in: Optional[str] = None  # the cell (request id) it was last displayed in
+        self._published = ""  # the text/plain of the display as last sent
         self._confirming = False  # Sign out asked its question
         self._ticker: Optional[threading.Thread] = None  # reads the relay while a sign-in is pending
         self._wake = threading.Event()  # ends its wait early
@@ -77,10 +78,10 @@ class WidgetPresenter(Presenter):
         self.code_row = widgets.HBox([self.code, self.helper, self.expiry], layout=widgets.Layout(**_ROW))
         status_row = widgets.HBox([self.status, *self.buttons.values()], layout=widgets.Layout(**_ROW))
         self.browser = None if browser is None else BrowserHelper(self._from_comm, relay_id=relay_id)
-        pending = [self.prompt, self.code_row] + ([self.browser] if self.browser is not None else [])
+        pending = [part for part in (self.browser, self.prompt, self.code_row) if part is not None]
         for part in pending:
             part.add_class("nbauth-pending")  # hidden once the kernel restarted (markup.STYLE)
-        parts = [widgets.HTML(markup.STYLE), self.header, *pending[2:], self.prompt, self.code_row, status_row]
+        parts = [widgets.HTML(markup.STYLE), self.header, *pending, status_row]
         self.view = widgets.VBox(parts, layout=widgets.Layout(**_BOX))
         self.view.add_class("nbauth-signin")
 
@@ -149,14 +150,19 @@ class WidgetPresenter(Presenter):
                              '</span>') if shown else ""
 
     def _publish(self) -> None:
-        """Display on first use; afterwards refresh the display's text fallbacks in place."""
+        """Display on first use; afterwards refresh the display's text fallbacks in place when a code
+        comes or goes or the sign-in ends. Not between the browser's phases: a front end renders an
+        updated display anew, and the new view would not know the sign-in window the old one opened."""
         from IPython.display import display
 
+        text = message(self.state)
         if self._display is None:
             self._shown_in = _current_cell()
             self._display = display(self, display_id=True) or False
-        elif self._display:
+        elif self._display and text != self._published and not (
+                self.state.status is Status.WAITING and self.state.method in ("choose", "browser")):
             self._display.update(self)
+        self._published = text
 
     def reveal(self) -> None:
         """Display the widget again in the cell running now, when it was shown in another (the

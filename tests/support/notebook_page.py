@@ -2,6 +2,7 @@
 person in the provider's sign-in window (the local provider's login and consent pages)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -50,6 +51,16 @@ def sign_in_in_popup(popup, user: str = "alice") -> None:
     popup.locator("button[type=submit]").click()
     popup.locator("input[name=prompt][value=consent]").wait_for(state="attached", timeout=WAIT_MS)
     popup.locator("button[type=submit]").click()
+
+
+def expect_closed(page, popup) -> None:
+    """``popup`` closes, or closed already. Not ``popup.wait_for_event("close")``: a window that closed
+    itself during the previous call (the callback page closes at once) sent its one "close" event
+    before anyone waited, and the wait would last its whole timeout."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not popup.is_closed():  # Playwright takes in the browser's events during each call
+        assert time.monotonic() < deadline, f"the sign-in window is still open at {popup.url}"
+        page.wait_for_timeout(100)
 
 
 def signed_in_line(issuer: str, user: str = "alice") -> str:

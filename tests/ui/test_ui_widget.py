@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from nbauth.ui.base import BrowserActions
 from nbauth.ui.relay import deliver
-from nbauth.ui.text import FlowState, Status
+from nbauth.ui.text import FlowState, Status, message
 from nbauth.ui.widget import WidgetPresenter
 
 NOW = 1_700_000_000.0
@@ -248,8 +248,29 @@ def test_reveal_shows_the_widget_again_in_the_asking_cell(presenter, monkeypatch
 class Handle:
     display_id = "d1"
 
+    def __init__(self):
+        self.updates = []
+
     def update(self, obj):
-        pass
+        self.updates.append(obj._repr_mimebundle_()["text/plain"])
+
+
+def test_the_display_is_not_renewed_between_the_browser_phases(monkeypatch, relay_folder):
+    """A front end renders an updated display anew, and the new view would not know the sign-in window."""
+    import IPython.display
+
+    handle = Handle()
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: handle)
+    actions = BrowserActions(start=lambda uri: None, redirect=print, closed=print, use_code=print)
+    presenter = WidgetPresenter(browser=actions, relay_folder=relay_folder)
+    choose = FlowState(status=Status.WAITING, method="choose", authority="https://idp.example")
+    presenter.show(choose)
+    presenter.show(replace(choose, method="browser"))
+    presenter.show(replace(choose, detail="The sign-in window was closed"))
+    assert handle.updates == []
+    presenter.show(waiting())  # a code: text-only front ends need it
+    presenter.finish(waiting().settle(Status.CANCELLED))
+    assert handle.updates == [message(waiting()), "Sign-in cancelled."]
 
 
 def test_on_colab_the_custom_widget_manager_renders_it(presenter, monkeypatch):
