@@ -152,9 +152,10 @@ class SignIn:
         where nobody can be reached (``choose``), it raises the refusal (``OAuthError``, e.g.
         ``invalid_grant``: MSAL's interaction-required errors), with every field the provider
         sent (``claims``, ``error_codes``, ``correlation_id``). Called while the widget offers the
-        browser sign-in, it shows a device code instead: a waiting cell keeps the widget's clicks
-        from reaching the kernel (ipykernel 7), and the code needs none. Errors show as one line
-        in IPython, with their types and fields unchanged.
+        browser sign-in, it shows a device code instead unless the widget's clicks reach a waiting
+        cell's kernel (nbauth's click relay): without it the kernel hears no click until the cell
+        ends (ipykernel 6, 7.4), and the code needs none. Errors show as one line in IPython, with
+        their types and fields unchanged.
         """
         with self._changed:
             self._cells_waiting += 1
@@ -168,7 +169,8 @@ class SignIn:
                 self._cells_waiting -= 1
 
     def _token(self, timeout: Optional[float], scopes: Optional[Sequence[str]]) -> str:
-        if self._state.status is Status.WAITING and self._state.method == "choose":
+        choosing = self._state.status is Status.WAITING and self._state.method == "choose"
+        if choosing and not self._presenter.clicks_reach_busy_kernel():
             self._begin_device()
         for _ in range(2):  # a token, or a refusal found now and one new sign-in
             status = self.wait(timeout)

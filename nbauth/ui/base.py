@@ -63,6 +63,11 @@ class Presenter(abc.ABC):
         """Show this sign-in again in the output of the cell running now (a notebook presenter),
         so a sign-in a later cell needs appears where the person is; elsewhere nothing to do."""
 
+    def clicks_reach_busy_kernel(self, timeout: float = 5.0) -> bool:
+        """Whether the person's clicks reach the kernel while a cell waits (the widget, through
+        nbauth's click relay), waiting up to ``timeout`` seconds for its front end to say so."""
+        return False
+
     def cancel(self) -> None:
         """Stop the pending sign-in (what a Cancel button or Ctrl-C does)."""
         self.cancel_event.set()

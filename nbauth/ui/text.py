@@ -132,7 +132,9 @@ def status_line(state: FlowState, now: Optional[float] = None) -> str:
         where = f" at {state.authority}" if state.authority else ""
         saved = " (saved sign-in)" if state.saved else ""
         return f"Signed in as {detail or 'an unnamed account'}{where}{saved}. Tokens refresh automatically."
-    return _ENDINGS[status] + (f": {detail}" if detail else "") + "."
+    if status is Status.EXPIRED:
+        detail = ""  # the provider's words only say it again ("the device code expired")
+    return _ENDINGS[status] + (f": {detail.rstrip('.')}" if detail else "") + "."
 
 
 _ENDINGS = {

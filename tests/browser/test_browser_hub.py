@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 
 from support.hub import SPAWN_SECONDS, Hub
 from support.lab import ARTIFACTS
-from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
+from support.notebook_page import (WAIT_MS, NotebookPage, expect_closed, sign_in_in_popup, signed_in_line,
+                                   write_notebook)
 from idp.server import EMAILS
 
 pytestmark = pytest.mark.browser
@@ -81,7 +82,8 @@ def sign_in_on_hub(hub: Hub, page, idp, user: str, screenshot: bool) -> None:
     out = nb.run(0)
     with page.expect_popup(timeout=WAIT_MS) as opened:
         out.get_by_role("button", name="Sign in with browser").click()
-    sign_in_in_popup(opened.value, user, closes=True)
+    sign_in_in_popup(opened.value, user)
+    expect_closed(opened.value)
     expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(idp.issuer, user), timeout=WAIT_MS)
     if screenshot:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -114,7 +114,10 @@ def test_approved_sign_in_collapses_to_one_line(quickstart, idp, artifacts):
     assert "Signed in as" in text and code not in text  # the saved notebook keeps no code or link
 
     idp.reset_stats()
-    out.get_by_role("button", name="Sign out").click()
+    out.get_by_role("button", name="Sign out").click()  # it asks first: it also revokes
+    expect(status).to_contain_text("Sign out? This also revokes the sign-in at", timeout=WAIT_MS)
+    assert [e for e in idp.request_log() if e["endpoint"] == "revocation"] == []
+    out.get_by_role("button", name="Sign out and revoke").click()
     expect(status).to_have_text(f"Signed out: {EMAILS['alice']}.", timeout=WAIT_MS)
     expect(out.get_by_role("button", name="Sign in again")).to_be_visible()
     assert [e["outcome"] for e in idp.request_log() if e["endpoint"] == "revocation"] == ["ok"]

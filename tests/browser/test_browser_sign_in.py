@@ -6,12 +6,11 @@ import pytest
 from playwright.sync_api import expect
 
 from support.lab import ARTIFACTS, Lab
-from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
+from support.notebook_page import (WAIT_MS, NotebookPage, expect_closed, sign_in_in_popup, signed_in_line,
+                                   write_notebook)
 from idp.server import EMAILS, IdPStartError, LocalIdP
 
-#: One rerun: the popup was seen once (in ~10 runs) never to close after the consent page; the cause
-#: (the callback page's relay, or chromium's window closing) is not found yet. Its assertions are unchanged.
-pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=1)]
+pytestmark = pytest.mark.browser
 
 DARK = "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})"
 LIGHT = "() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})"
@@ -76,7 +75,8 @@ def test_sign_in_with_browser(server, context, idp, coop_idp, coop, tmp_path, re
     assert popup.url.startswith(provider.issuer)
     if shots:
         screenshots(nb, out, "in_flight")
-    sign_in_in_popup(popup, "alice", closes=True)
+    sign_in_in_popup(popup, "alice")
+    expect_closed(popup)
     expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(provider.issuer), timeout=WAIT_MS)
     expect(out.locator(".nbauth-browser")).to_be_hidden()
     if shots:

@@ -4,15 +4,14 @@ provider's Cross-Origin-Opener-Policy cuts the window off; a window left open en
 or at Cancel (JupyterLab, headless chromium; one server for the module)."""
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 from playwright.sync_api import expect
 
 from idp.server import EMAILS
 from support.lab import ARTIFACTS, Lab
-from support.notebook_page import WAIT_MS, NotebookPage, sign_in_in_popup, signed_in_line, write_notebook
+from support.notebook_page import (WAIT_MS, NotebookPage, expect_closed, sign_in_in_popup, signed_in_line,
+                                   write_notebook)
 
 pytestmark = pytest.mark.browser
 #: The browser sign-in's deadline in the kernel, through SignIn's wait seam (the real one is 10 minutes).
@@ -58,14 +57,6 @@ def start(nb, out):
     return opened.value
 
 
-def expect_closed(nb, popup) -> None:
-    """``popup`` closes (it may have closed already: a "close" event would not come again)."""
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while not popup.is_closed():  # Playwright takes in the browser's events during each call
-        assert time.monotonic() < deadline, f"the sign-in window is still open at {popup.url}"
-        nb.page.wait_for_timeout(100)
-
-
 def screenshot(out, what: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out.screenshot(path=str(ARTIFACTS / f"browser_sign_in_{what}_light.png"))
@@ -79,7 +70,7 @@ def test_the_window_address_brings_the_answer_back(widget, idp, lab):
                             timeout=WAIT_MS) as landed:
         sign_in_in_popup(popup, "alice")
     assert landed.value.url.startswith(f"{lab.url}/nbauth/callback?")  # a 404 page: no extension here
-    expect_closed(nb, popup)  # the widget read its address and closed it
+    expect_closed(popup)  # the widget read its address and closed it
     expect(out.locator(".nbauth-status")).to_have_text(signed_in_line(idp.issuer), timeout=WAIT_MS)
     expect(nb.run(1)).to_contain_text(f"token True {EMAILS['alice']}", timeout=WAIT_MS)
 
@@ -105,7 +96,7 @@ def test_no_answer_in_time_ends_in_the_timeout_state(widget, idp):
     expect(status).to_contain_text("no answer from the sign-in window within 10 minutes", timeout=WAIT_MS)
     expect(status).to_contain_text("sign in again")
     expect(out.get_by_role("button", name="Sign in again")).to_be_visible()
-    expect_closed(nb, popup)  # a window that can no longer sign in is closed
+    expect_closed(popup)  # a window that can no longer sign in is closed
     screenshot(out, "timeout")
 
 
@@ -116,5 +107,5 @@ def test_cancel_while_the_window_is_open(widget, idp):
     out.get_by_role("button", name="Cancel").click()
     expect(out.locator(".nbauth-status")).to_have_text("Sign-in cancelled.", timeout=WAIT_MS)
     expect(out.get_by_role("button", name="Sign in again")).to_be_visible()
-    expect_closed(nb, popup)
+    expect_closed(popup)
     screenshot(out, "cancelled")

@@ -48,12 +48,14 @@ class Lab:
     """A JupyterLab (or Notebook 7) server with its own Jupyter folders, serving ``root``.
 
     ``extension`` enables nbauth's server extension with the config file the package ships; without
-    it, the extension is disabled (an installed nbauth enables it in the environment's config). The
-    server and its kernels import nbauth from this checkout.
+    it, the extension is disabled (an installed nbauth enables it in the environment's config).
+    ``disabled`` names front-end extensions to turn off in this server's own config (what
+    ``jupyter labextension disable`` writes). The server and its kernels import nbauth from this checkout.
     """
 
-    def __init__(self, home: Path, env: dict, *, app: str = "lab", extension: bool = False):
-        self.app, self.extension = app, extension
+    def __init__(self, home: Path, env: dict, *, app: str = "lab", extension: bool = False,
+                 disabled: tuple = ()):
+        self.app, self.extension, self.disabled = app, extension, disabled
         self.root = home / "nb"
         self.token = secrets.token_hex(16)
         self.port = free_port()
@@ -72,6 +74,9 @@ class Lab:
         else:  # the environment's config (the package's data files) enables it: the user's turns it off
             (config_d / SHIPPED_CONFIG.name).write_text(json.dumps(
                 {"ServerApp": {"jpserver_extensions": {"nbauth.serverext": False}}}))
+        if self.disabled:
+            (_mkdir(self._home / "config" / "labconfig") / "page_config.json").write_text(
+                json.dumps({"disabledExtensions": {name: True for name in self.disabled}}))
         module, expose, landing = _APPS[self.app]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                **self._env,
@@ -94,6 +99,11 @@ class Lab:
 
     def _serving(self, deadline: float) -> bool:
         return serving(f"{self.url}/api/status", self.headers, lambda: self._proc.poll() is None, deadline)
+
+    @property
+    def runtime_dir(self) -> Path:
+        """The server's (and its kernels') Jupyter runtime folder."""
+        return self._home / "runtime"
 
     @property
     def headers(self) -> dict:
