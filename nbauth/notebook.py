@@ -372,10 +372,11 @@ class SignIn:
 
     def _ask_choice_or_code(self) -> Next:
         """The widget's choice when the browser sign-in is offered (``browser_flow_for``: discovery for
-        ``"auto"``), else a new device code; a code too while a cell waits in ``token()``, as there."""
+        ``"auto"``), else a new device code; a code too while a cell waits in ``token()`` and the widget's
+        clicks cannot reach it (no click relay), as there."""
         if self._browser is None:
             self._browser = browser_flow_for(self.app, self.scopes, self._method)
-        if self._browser is None or self._cells_waiting:
+        if self._browser is None or (self._cells_waiting and not self._presenter.clicks_reach_busy_kernel()):
             return self._ask_code()
         self._browser.forget()
         return FlowState(status=Status.WAITING, method="choose", authority=self.authority), None

@@ -101,8 +101,15 @@ class TokenService:
         return discovery.get(authority or self.authority, self.transport, self.metadata_store)
 
     def knows_provider(self) -> bool:
-        """Whether the provider's configuration is at hand without the network (see ``Discovery.known``)."""
-        return discovery.known(self.authority, self.metadata_store) is not None
+        """Whether the provider's configuration is at hand without the network (see ``Discovery.known``:
+        in this process, or stored beside the cache); then the place of its tokens is known too, so
+        ``silent_at_once`` can serve."""
+        if self.placed(self.authority):
+            return True
+        if discovery.known(self.authority, self.metadata_store) is None:
+            return False
+        self.place(self.authority)  # from the known configuration: no request
+        return True
 
     @staticmethod
     def environment(authority: Authority) -> str:

@@ -40,7 +40,7 @@ def test_a_localhost_redirect_is_answered_on_both_loopback_addresses(redirect_ur
         with LoopbackListener(STATE, redirect_uri=redirect_uri) as listener:
             assert listener.redirect_uri.startswith("http://localhost:")
             page = requests.get(f"http://{host}:{listener.port}{path}?code=c-{host}&state={STATE}", timeout=5)
-            assert page.status_code == 200 and listener.wait(0)["code"] == f"c-{host}"
+            assert page.status_code == 200 and listener.wait(5)["code"] == f"c-{host}"
 
 
 @needs_ipv6
@@ -116,7 +116,7 @@ def test_idle_connections_neither_keep_the_callback_out_nor_pile_up_threads(redi
             for n in range(60):
                 idle.append(socket.create_connection((hosts[n % len(hosts)], listener.port), timeout=5))
             page = requests.get(f"http://127.0.0.1:{listener.port}/?code=real&state={STATE}", timeout=5)
-            assert page.status_code == 200 and listener.wait(0)["code"] == "real"
+            assert page.status_code == 200 and listener.wait(5)["code"] == "real"
             assert threading.active_count() <= before + len(hosts) + MAX_CONNECTIONS + 2
             assert closed_by_server(idle, len(idle) - MAX_CONNECTIONS) >= len(idle) - MAX_CONNECTIONS
         finally:
