@@ -21,8 +21,11 @@ version written). How it stays safe:
 - Lost updates between threads: every change to memory (and to the unsaved changes laid over
   each version) is made under the editor lock, so the snapshot an edit writes holds every change
   made before it, and no change slips in between the snapshot and the unsaved changes being
-  cleared; an access token that expired is removed only if it is still the expired one.
-- Between processes: an edit reads, changes and writes holding the user's lock, as before.
+  cleared.
+- Between processes: an edit reads, changes and writes holding the user's lock. An expired access
+  token a search met is removed only if the lock is free at once and it is still the expired
+  one, never kept as an unsaved change (laid over a newer file, it would remove the token
+  another process refreshed in its place).
 - A search beside another thread's edit reads a changed file without any lock, and adopts it
   only if no version was adopted since its read began (so memory never goes back to an older
   version); a file read empty, cut short or damaged that way is left to the edit (or the next
@@ -137,13 +140,14 @@ class PersistedTokenCache(SerializableTokenCache):
         self._pending[(credential_type, key)] = entry
 
     @contextlib.contextmanager
-    def _editing(self, wait: bool = True) -> Iterator[None]:
+    def _editing(self, wait: bool = True) -> Iterator[bool]:
         """Around each change: lock the file, catch up with it, change (holding the memory lock),
-        save (without it), unlock. ``wait=False``: if another process holds the file, keep the
-        change unsaved rather than wait (nor warn)."""
+        save (without it), unlock; yields False if the lock could not be had (the change is then
+        kept unsaved). ``wait=False``: a lock another process holds is not waited for (nor warned
+        about). A nested edit yields True: the outermost one saves."""
         if self._memory_only or self._editor_thread == threading.get_ident():
             with self._lock:
-                yield
+                yield True
             return
         with self._editor:
             self._editor_thread = threading.get_ident()
@@ -152,7 +156,7 @@ class PersistedTokenCache(SerializableTokenCache):
                     if locked:
                         self._catch_up(locked=True)
                     with self._lock:
-                        yield
+                        yield locked
                         snapshot = (self._document(), dict(self._pending)) if locked and self._pending else None
                     if snapshot is not None:
                         self._save(*snapshot)
@@ -160,12 +164,15 @@ class PersistedTokenCache(SerializableTokenCache):
                 self._editor_thread = None
 
     def _remove_expired(self, credential_type: str, keys: List[str], when: int) -> None:
-        """As in ``TokenCache``, unless another thread is editing (the next search removes them);
-        saved only if the file's lock is free now."""
+        """As in ``TokenCache``, when that costs the search no wait: not while another thread
+        edits, nor while another process holds the file (a later search removes them). Never kept
+        as an unsaved change: laid over a newer file, it would remove the token another process
+        has just refreshed in its place."""
         if self._editor.acquire(blocking=False):
             try:
-                with self._editing(wait=False):
-                    super()._remove_expired(credential_type, keys, when)
+                with self._editing(wait=False) as saving:
+                    if saving:
+                        super()._remove_expired(credential_type, keys, when)
             finally:
                 self._editor.release()
 
@@ -212,7 +219,7 @@ class PersistedTokenCache(SerializableTokenCache):
                 return self._keep_up()
             finally:
                 self._editor.release()
-        self._catch_up(locked=False)  # beside the edit
+        self._catch_up(locked=False, beside=True)
         if self._seen is _UNREAD:
             with self._editor:
                 self._keep_up()
@@ -252,9 +259,11 @@ class PersistedTokenCache(SerializableTokenCache):
         self._lock_stuck = False
         return True
 
-    def _catch_up(self, locked: bool) -> None:
+    def _catch_up(self, locked: bool, beside: bool = False) -> None:
         """Load the file if it changed since we last saw it, with our unsaved changes laid over.
-        Not ``locked``: only if no other version was adopted meanwhile (it may be older)."""
+        Not ``locked``: only if no other version was adopted meanwhile (it may be older).
+        ``beside`` another thread's edit: no file is left to that edit (it may be moving a
+        damaged file aside, its tokens not yet marked to be written to a new one)."""
         if self.file.signature() == self._seen:
             return
         held = None if locked else self._versions_held
@@ -264,6 +273,8 @@ class PersistedTokenCache(SerializableTokenCache):
             return self._damaged(str(damage), locked)
         except Refused as refused:
             return self._refuse(refused)
+        if beside and version is None:
+            return
         if not locked and version is not None and not data.strip():  # msal-extensions may be
             version.close()  # rewriting it in place (truncate, then write)
             return self._read_again_locked()

@@ -96,10 +96,11 @@ class TokenCache:
         return int(self._clock() if now is None else now)
 
     @contextlib.contextmanager
-    def _editing(self) -> Iterator[None]:
-        """Held around every change; subclasses extend it (e.g. to save the change)."""
+    def _editing(self) -> Iterator[bool]:
+        """Held around every change; subclasses extend it (e.g. to save the change). Yields whether
+        the change is kept for good (a subclass may keep it unsaved)."""
         with self._lock:
-            yield
+            yield True
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

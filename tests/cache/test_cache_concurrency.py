@@ -5,8 +5,10 @@ import threading
 
 import pytest
 
-from nbauth.cache import CredentialType, PersistedTokenCache, TokenCache
-from support.cache import NOW, oidc_event, on_disk, users
+from nbauth.cache import CredentialType, PersistedTokenCache, SerializableTokenCache, TokenCache
+from nbauth.cache.cachefile import CacheFile
+from nbauth.exceptions import CacheWarning
+from support.cache import HOLD_LOCK, NOW, oidc_event, on_disk, users
 from support.processes import expect_line, kill, python_child, run_together
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.filterwarnings("error::nbauth.exceptions.CacheWarning")]
@@ -61,6 +63,35 @@ def test_a_cache_hit_does_not_wait_for_another_threads_save(path):
         release.set()
     assert saved.wait(WAIT) and outcome == [None]
     assert list(on_disk(path)["Account"]) == ["alice-127.0.0.1-oidc", "bob-127.0.0.1-oidc"]
+
+
+def test_a_search_beside_an_edit_moving_a_damaged_file_aside_loses_no_token(path):
+    cache = cache_at(path)
+    cache.add(oidc_event("alice"))
+    path.write_bytes(b"\x00garbage")  # another program overwrote it
+    inside, release = threading.Event(), threading.Event()
+    real_move_aside = cache.file.move_aside
+
+    def held_move_aside(now):
+        backup = real_move_aside(now)
+        inside.set()  # the file is gone; memory's tokens not yet marked to be written to a new one
+        assert release.wait(WAIT)
+        return backup
+    cache.file.move_aside = held_move_aside
+
+    def add_bob():
+        with pytest.warns(CacheWarning, match="is damaged.*the tokens this process holds are saved in a new file"):
+            cache.add(oidc_event("bob"))
+    saved, outcome = in_thread(add_bob)
+    try:
+        assert inside.wait(WAIT)
+        read, found = in_thread(lambda: users(cache))
+        assert read.wait(WAIT) and found == [["alice"]]  # memory served, the missing file left to the edit
+    finally:
+        release.set()
+    assert saved.wait(WAIT) and outcome == [None]
+    assert sorted(on_disk(path)["Account"]) == ["alice-127.0.0.1-oidc", "bob-127.0.0.1-oidc"]
+    assert users(cache) == ["alice", "bob"]
 
 
 #: Takes the cache's lock, writes ``carol`` into the file under it, and holds it until a line comes.
@@ -121,6 +152,27 @@ def test_an_expired_token_replaced_after_the_search_saw_it_is_kept(path, make):
     assert list(cache.search(AT, ["api"], now=NOW + 100)) == []  # the expired one is not served
     del cache._remove_expired
     assert [e["secret"] for e in cache.search(AT, ["api"], now=NOW + 100)] == ["at-fresh"]
+
+
+def test_an_expired_token_met_while_another_process_holds_the_file_is_not_removed_over_its_refresh(path):
+    """The removal is skipped, not kept unsaved: laid over the file that process writes, it would
+    remove the token it refreshed."""
+    cache = cache_at(path)
+    cache.add(oidc_event("alice", expires_in=60), now=NOW)
+    child = python_child(HOLD_LOCK, str(path) + ".lock")
+    try:
+        expect_line(child, "locked")
+        assert list(cache.search(AT, ["api"], now=NOW + 100)) == []  # expired: not served, not waited for
+        theirs = SerializableTokenCache()
+        theirs.deserialize(path.read_text())
+        theirs.add(oidc_event("alice", access_token="at-fresh"), now=NOW + 100)
+        CacheFile(path).write(theirs.serialize().encode())  # as the lock's holder would
+        child.stdin.close()
+        assert child.wait(WAIT) == 0
+    finally:
+        kill(child)
+    assert [e["secret"] for e in cache.search(AT, ["api"], now=NOW + 100)] == ["at-fresh"]
+    assert [e["secret"] for e in on_disk(path)[AT].values()] == ["at-fresh"]
 
 
 #: Threads of one process add accounts (one save each, some in a batch with a rotation) while a
