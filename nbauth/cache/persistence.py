@@ -6,6 +6,31 @@ replaces the file atomically. So two kernels signing in to different accounts at
 both keep their tokens. Searches re-read the file only when its signature (inode, size, mtime)
 changed. The lock is held for a file read and write, never across a network call.
 
+Two thread locks, so that a cache hit never waits for file I/O: the *editor* lock serialises
+edits and the file I/O they do (waiting for the user's lock, catching up, writing with its
+fsyncs); the *memory* lock (``_lock``, which every search takes) is held only for work in memory
+(adopting a version read, a change, taking a snapshot of the document to write, holding the
+version written). How it stays safe:
+
+- Deadlock: one order, editor lock before memory lock. A thread holding the memory lock never
+  waits for the editor lock: a search lets the memory lock go before it removes expired tokens,
+  ``derived`` computes outside it, and a search that would catch up or retry a save while another
+  thread edits does not wait for that thread (it reads the file beside it, below). Nested edits
+  (``add`` calls ``modify``, a search inside ``batch()``) are the editing thread's own: they only
+  take the memory lock.
+- Lost updates between threads: every change to memory (and to the unsaved changes laid over
+  each version) is made under the editor lock, so the snapshot an edit writes holds every change
+  made before it, and no change slips in between the snapshot and the unsaved changes being
+  cleared.
+- Between processes: an edit reads, changes and writes holding the user's lock. An expired access
+  token a search met is removed only if the lock is free at once and it is still the expired
+  one, never kept as an unsaved change (laid over a newer file, it would remove the token
+  another process refreshed in its place).
+- A search beside another thread's edit reads a changed file without any lock, and adopts it
+  only if no version was adopted since its read began (so memory never goes back to an older
+  version); a file read empty, cut short or damaged that way is left to the edit (or the next
+  search), memory is served meanwhile. Only a cache that has never read its file waits.
+
 Trouble never raises from here: a damaged file is moved aside to a timestamped backup (and the
 tokens this process holds, if any, are written to a new file), a lock held too long or a failed
 write keeps the change in memory (saved with the next change), a folder or lock file nbauth
@@ -18,9 +43,10 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from ..clock import Clock, system_clock
 from ..exceptions import CacheWarning
@@ -85,7 +111,9 @@ class PersistedTokenCache(SerializableTokenCache):
         self._seen: Any = _UNREAD  # that version's signature (None: there was no file)
         self._version: Optional[FileVersion] = None  # the one the memory holds, kept open
         self._pending: Dict[Tuple[str, str], Optional[Entry]] = {}  # changes not saved yet
-        self._editing_now = False
+        self._editor = threading.RLock()  # held around edits and their file I/O, taken before _lock
+        self._editor_thread: Optional[int] = None  # the thread inside the outermost _editing
+        self._versions_held = 0  # counts _hold calls: a read beside an edit adopts only if unchanged
         self._lock_stuck = False  # after a timeout, try without waiting until it frees up
         self._trouble = ""  # the last problem warned about, so each is said once
         self._memory_only = False
@@ -93,7 +121,7 @@ class PersistedTokenCache(SerializableTokenCache):
     def _after_fork(self) -> None:
         """In a forked child: another thread of the parent may have held the lock mid-edit."""
         super()._after_fork()
-        self._editing_now = False
+        self._editor, self._editor_thread = threading.RLock(), None
 
     def __repr__(self) -> str:
         return f"<PersistedTokenCache {str(self.path)!r}>"
@@ -112,22 +140,41 @@ class PersistedTokenCache(SerializableTokenCache):
         self._pending[(credential_type, key)] = entry
 
     @contextlib.contextmanager
-    def _editing(self) -> Iterator[None]:
-        """Around each change: lock the file, catch up with it, change, save, unlock."""
-        with self._lock:
-            if self._editing_now or self._memory_only:
-                yield
-                return
-            self._editing_now = True
+    def _editing(self, wait: bool = True) -> Iterator[bool]:
+        """Around each change: lock the file, catch up with it, change (holding the memory lock),
+        save (without it), unlock; yields False if the lock could not be had (the change is then
+        kept unsaved). ``wait=False``: a lock another process holds is not waited for (nor warned
+        about). A nested edit yields True: the outermost one saves."""
+        if self._memory_only or self._editor_thread == threading.get_ident():
+            with self._lock:
+                yield True
+            return
+        with self._editor:
+            self._editor_thread = threading.get_ident()
             try:
-                with self._locked_file() as locked:
+                with self._locked_file(wait) as locked:
                     if locked:
                         self._catch_up(locked=True)
-                    yield
-                    if locked:
-                        self._save()
+                    with self._lock:
+                        yield locked
+                        snapshot = (self._document(), dict(self._pending)) if locked and self._pending else None
+                    if snapshot is not None:
+                        self._save(*snapshot)
             finally:
-                self._editing_now = False
+                self._editor_thread = None
+
+    def _remove_expired(self, credential_type: str, keys: List[str], when: int) -> None:
+        """As in ``TokenCache``, when that costs the search no wait: not while another thread
+        edits, nor while another process holds the file (a later search removes them). Never kept
+        as an unsaved change: laid over a newer file, it would remove the token another process
+        has just refreshed in its place."""
+        if self._editor.acquire(blocking=False):
+            try:
+                with self._editing(wait=False) as saving:
+                    if saving:
+                        super()._remove_expired(credential_type, keys, when)
+            finally:
+                self._editor.release()
 
     # ---- the public API, kept in step with the file ------------------------------------------
     @contextlib.contextmanager
@@ -163,24 +210,36 @@ class PersistedTokenCache(SerializableTokenCache):
 
     # ---- keeping memory and file in step -----------------------------------------------------
     def _before_read(self) -> None:
-        """Catch up with the file if it changed; retry saving unsaved changes."""
-        with self._lock:
-            if self._memory_only:
-                return
-            if self._pending:
-                with self._editing():  # saves them, if the lock can be had now
-                    pass
-            if self.file.signature() != self._seen:
-                self._catch_up(locked=False)
+        """Catch up with the file if it changed; retry saving unsaved changes. Never waits for
+        another thread's edit, unless the file was never read (memory holds nothing to serve)."""
+        if self._memory_only or (not self._pending and self.file.signature() == self._seen):
+            return  # a cache hit: one stat
+        if self._editor.acquire(blocking=False):
+            try:
+                return self._keep_up()
+            finally:
+                self._editor.release()
+        self._catch_up(locked=False, beside=True)
+        if self._seen is _UNREAD:
+            with self._editor:
+                self._keep_up()
+
+    def _keep_up(self) -> None:
+        """Holding the editor lock: save unsaved changes if the file's lock is free, catch up."""
+        if self._pending:
+            with self._editing(wait=False):
+                pass
+        self._catch_up(locked=False)
 
     @contextlib.contextmanager
-    def _locked_file(self) -> Iterator[bool]:
-        """Hold the user's lock on the file; yields False (after a warning) if it can't be had."""
+    def _locked_file(self, wait: bool = True) -> Iterator[bool]:
+        """Hold the user's lock on the file; yields False if it can't be had (after a warning,
+        unless told not to ``wait``: then a lock another process holds is not waited for)."""
         with contextlib.ExitStack() as stack:
-            yield self._take_lock(stack)
+            yield self._take_lock(stack, wait)
 
-    def _take_lock(self, stack: contextlib.ExitStack) -> bool:
-        timeout = 0 if self._lock_stuck else self.lock_timeout
+    def _take_lock(self, stack: contextlib.ExitStack, wait: bool) -> bool:
+        timeout = self.lock_timeout if wait and not self._lock_stuck else 0
         try:
             stack.enter_context(self._file_lock.hold(timeout))
             stack.enter_context(self._msal_lock.hold(timeout))
@@ -188,7 +247,7 @@ class PersistedTokenCache(SerializableTokenCache):
             self._refuse(refused)
             return False
         except LockTimeout as error:
-            if not self._lock_stuck:  # later tries do not wait, nor warn again
+            if wait and not self._lock_stuck:  # later tries do not wait, nor warn again
                 self._lock_stuck = True
                 self._warn(f"the token cache lock {error}; the change is kept in memory and "
                            "saved with the next one")
@@ -200,21 +259,27 @@ class PersistedTokenCache(SerializableTokenCache):
         self._lock_stuck = False
         return True
 
-    def _catch_up(self, locked: bool) -> None:
-        """Load the file if it changed since we last saw it, with our unsaved changes laid over."""
+    def _catch_up(self, locked: bool, beside: bool = False) -> None:
+        """Load the file if it changed since we last saw it, with our unsaved changes laid over.
+        Not ``locked``: only if no other version was adopted meanwhile (it may be older).
+        ``beside`` another thread's edit: no file is left to that edit (it may be moving a
+        damaged file aside, its tokens not yet marked to be written to a new one)."""
         if self.file.signature() == self._seen:
             return
+        held = None if locked else self._versions_held
         try:
             data, version, narrowed = self.file.read()
         except DamagedFile as damage:
             return self._damaged(str(damage), locked)
         except Refused as refused:
             return self._refuse(refused)
+        if beside and version is None:
+            return
         if not locked and version is not None and not data.strip():  # msal-extensions may be
             version.close()  # rewriting it in place (truncate, then write)
             return self._read_again_locked()
         try:
-            self._adopt(_parse(data), version)
+            self._adopt(_parse(data), version, held)
         except ValueError as error:  # nothing was changed
             if version is not None:
                 version.close()
@@ -225,9 +290,13 @@ class PersistedTokenCache(SerializableTokenCache):
 
     def _read_again_locked(self) -> None:
         """Catch up again holding the locks (``_editing`` does): a read without them may have met
-        a file another program was rewriting."""
-        with self._editing():
-            pass
+        a file another program was rewriting. Left to the editing thread if another one is."""
+        if self._editor.acquire(blocking=False):
+            try:
+                with self._editing():
+                    pass
+            finally:
+                self._editor.release()
 
     def _damaged(self, damage: str, locked: bool) -> None:
         if not locked:  # move it aside only under the lock: another process may be replacing it
@@ -238,23 +307,32 @@ class PersistedTokenCache(SerializableTokenCache):
     def _keep_memory(self) -> None:
         """With the file gone, what memory holds (the last good version and its changes) is all
         there is: every entry becomes an unsaved change, written to a new file by this edit."""
-        for name in KNOWN_SECTIONS:
-            for key, entry in self._sections[name].entries.items():
-                self._pending[(name, key)] = entry
-        self._hold(None)
+        with self._lock:
+            for name in KNOWN_SECTIONS:
+                for key, entry in self._sections[name].entries.items():
+                    self._pending[(name, key)] = entry
+            self._hold(None)
 
-    def _adopt(self, document: Any, version: Optional[FileVersion]) -> None:
-        """Load a version of the file, with this process's unsaved changes laid over it."""
-        self._load_document(document)
-        for (name, key), entry in self._pending.items():
-            self._assign(name, key, entry)
-        self._hold(version)
+    def _adopt(self, document: Any, version: Optional[FileVersion], held: Optional[int] = None) -> None:
+        """Load a version of the file, with this process's unsaved changes laid over it; if
+        ``held`` is given, only if no version was held since ``_versions_held`` was ``held``."""
+        with self._lock:
+            if held is not None and held != self._versions_held:
+                if version is not None:
+                    version.close()
+                return
+            self._load_document(document)
+            for (name, key), entry in self._pending.items():
+                self._assign(name, key, entry)
+            self._hold(version)
 
     def _hold(self, version: Optional[FileVersion]) -> None:
+        """Hold ``version`` as the one memory reflects (call it holding the memory lock)."""
         if self._version is not None:
             self._version.close()
         self._version = version
         self._seen = version.signature if version is not None else None
+        self._versions_held += 1
 
     def _move_aside(self, damage: str) -> bool:
         """Move the damaged file to a backup (True), or switch to memory only (False)."""
@@ -276,10 +354,10 @@ class PersistedTokenCache(SerializableTokenCache):
     def _holds_entries(self) -> bool:
         return any(len(self._sections[name]) for name in KNOWN_SECTIONS)
 
-    def _save(self) -> None:
-        if not self._pending:
-            return
-        data = json.dumps(self._document(), separators=(",", ":")).encode()  # compact: C encoder, smaller file
+    def _save(self, document: Dict[str, Any], saving: Dict[Tuple[str, str], Optional[Entry]]) -> None:
+        """Write ``document``, a snapshot holding the unsaved changes ``saving``; called holding
+        the editor lock (so nothing else changes) but not the memory lock."""
+        data = json.dumps(document, separators=(",", ":")).encode()  # compact: C encoder, smaller file
         self.file.remove_leftovers()
         try:
             version = self.file.write(data)
@@ -289,8 +367,11 @@ class PersistedTokenCache(SerializableTokenCache):
             self._warn(f"cannot save the token cache file {self.path} ({error.strerror}); the change "
                        "is kept in memory and saved with the next one")
             return
-        self._hold(version)
-        self._pending.clear()
+        with self._lock:
+            self._hold(version)
+            for change, entry in saving.items():
+                if self._pending.get(change, _UNREAD) is entry:
+                    del self._pending[change]
         self._trouble = ""
         self.has_state_changed = False
 

@@ -96,10 +96,11 @@ class TokenCache:
         return int(self._clock() if now is None else now)
 
     @contextlib.contextmanager
-    def _editing(self) -> Iterator[None]:
-        """Held around every change; subclasses extend it (e.g. to save the change)."""
+    def _editing(self) -> Iterator[bool]:
+        """Held around every change; subclasses extend it (e.g. to save the change). Yields whether
+        the change is kept for good (a subclass may keep it unsaved)."""
         with self._lock:
-            yield
+            yield True
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -191,11 +192,18 @@ class TokenCache:
                     expired.append(key)
                 elif matches(section.entries[key], rest, isolated_by):
                     found.append(view(section.entries[key], times))
-            if expired:
-                with self._editing():
-                    for key in expired:
-                        self._put(credential_type, key, None)
-            return found
+        if expired:  # removed after the lock is let go: an edit may wait for file I/O (see persistence)
+            self._remove_expired(credential_type, expired, when)
+        return found
+
+    def _remove_expired(self, credential_type: str, keys: List[str], when: int) -> None:
+        """Remove the access tokens under ``keys`` that are still expired at ``when`` (one may have
+        been replaced by a fresh token since the search saw it)."""
+        with self._editing():
+            section = self._sections[credential_type]
+            for key in keys:
+                if section.get(key) is not None and _expired(section.times(key), when):
+                    self._put(credential_type, key, None)
 
     def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, a view of the cache, remembered under ``key`` until the cache changes
@@ -203,12 +211,14 @@ class TokenCache:
         account lists). The value is shared: read it, never change it."""
         self._before_read()
         with self._lock:
-            remembered = self._remembered.get(key)
-            if remembered is not None and remembered[0] == self._changes():
+            changes, remembered = self._changes(), self._remembered.get(key)
+            if remembered is not None and remembered[0] == changes:
                 return remembered[1]
-            value = compute()
-            self._remembered[key] = (self._changes(), value)
-            return value
+        value = compute()  # outside the lock: its searches may edit (see persistence)
+        with self._lock:
+            if self._changes() == changes:  # else the cache changed meanwhile: the next call computes again
+                self._remembered[key] = (changes, value)
+        return value
 
     def _changes(self) -> int:
         """How many changes the cache has seen (it only grows)."""
