@@ -1,7 +1,7 @@
 """The notebook sign-in at awkward moments, in headless chromium (issue 17): a refused refresh token's
 new code shows in the cell that asked for a token (JupyterLab 4 and Notebook 7); a provider stopped
 for 20 s while a code is polled for, then started again on the same port, still completes that code
-(JupyterLab); the contacting and retrying states are screenshotted (test-artifacts/browser/)."""
+(JupyterLab 4 and Notebook 7 through one outage); the contacting and retrying states are screenshotted (test-artifacts/browser/)."""
 from __future__ import annotations
 
 import time
@@ -68,31 +68,39 @@ def test_a_refused_refresh_token_shows_the_new_code_in_the_cell_that_asked(start
 
 def test_a_provider_stopped_for_20_s_mid_poll_then_started_again_completes_the_same_code(
         start_lab, page, fake_server, tmp_path):
-    lab = start_lab(ENV)  # the kernel's behaviour: JupyterLab shows it for both front ends
+    """JupyterLab and Notebook 7 side by side through one outage: each front end's kernel polls the
+    same code, and both complete it once the provider is back."""
     provider = FakeProvider(fake_server)
-    device = Device(provider)
+    device = Device(provider)  # one code for every request: each kernel asks once
     release = held(fake_server, "GET", "/fake/.well-known/openid-configuration",
                    lambda request: (200, {}, provider.metadata()))  # a provider slow to answer at first
-    name = write_notebook(lab.root, "outage.ipynb", [login_cell(CLIENT_ID, provider.issuer, tmp_path / "cache.json")])
-    nb = NotebookPage(page, lab.page_url(name))
-    login = nb.run(0)
-    status = login.locator(".nbauth-status")
+    statuses, logins = {}, {}
     try:
-        expect(status).to_have_text(f"Contacting {provider.issuer}\u2026", timeout=WAIT_MS)
-        expect(page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt")).not_to_have_text(
-            "[*]:", timeout=WAIT_MS)  # the cell finished: the kernel does not wait on the provider
-        shoot(page, login, "flow_contacting")
+        for app, tab in (("lab", page), ("notebook", page.context.new_page())):
+            lab = start_lab(ENV, app=app)
+            name = write_notebook(lab.root, "outage.ipynb", [login_cell(CLIENT_ID, provider.issuer,
+                                                                        tmp_path / f"{app}.json")])
+            nb = NotebookPage(tab, lab.page_url(name))
+            logins[app] = nb.run(0)
+            statuses[app] = logins[app].locator(".nbauth-status")
+            expect(statuses[app]).to_have_text(f"Contacting {provider.issuer}\u2026", timeout=WAIT_MS)
+            expect(tab.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt")).not_to_have_text(
+                "[*]:", timeout=WAIT_MS)  # the cell finished: the kernel does not wait on the provider
+        shoot(page, logins["lab"], "flow_contacting")
     finally:
         release.set()
-    assert shown_code(login) == "FAULT-1"
+    for login in logins.values():
+        assert shown_code(login) == "FAULT-1"
     fake_server.stop()  # nothing listens on the provider's port now
     down_since = time.monotonic()
-    expect(status).to_have_text(RETRYING, timeout=WAIT_MS)
-    expect(login.locator(".nbauth-code")).to_have_text("FAULT-1")  # the code stays up meanwhile
-    shoot(page, login, "flow_retrying")
+    for app, login in logins.items():
+        expect(statuses[app]).to_have_text(RETRYING, timeout=WAIT_MS)
+        expect(login.locator(".nbauth-code")).to_have_text("FAULT-1")  # the code stays up meanwhile
+    shoot(page, logins["lab"], "flow_retrying")
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_since)))  # the outage itself lasts 20 s
     fake_server.start()  # the same port again
     device.approve()  # the person entered the code they were shown
-    expect(status).to_have_text(f"\u2714 Signed in as alice@example.test at {provider.issuer}. "
-                                "Tokens refresh automatically.", timeout=WAIT_MS)
-    assert device.endpoint.requests() == 1  # the same code: none was asked for again
+    for status in statuses.values():
+        expect(status).to_have_text(f"\u2714 Signed in as alice@example.test at {provider.issuer}. "
+                                    "Tokens refresh automatically.", timeout=WAIT_MS)
+    assert device.endpoint.requests() == 2  # one code per kernel: none was asked for again
