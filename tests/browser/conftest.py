@@ -67,6 +67,15 @@ def browser_context(chromium):
 
 
 @pytest.fixture
+def context(chromium):
+    """A fresh browser context for one test (its windows, storage and popups its own), which accepts
+    the test CA's certificates."""
+    context = chromium.new_context(viewport={"width": 1100, "height": 900}, ignore_https_errors=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def page(browser_context, request):
     """A new page of the module's context; a screenshot is kept on failure."""
     page = browser_context.new_page()

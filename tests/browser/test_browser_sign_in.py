@@ -36,13 +36,6 @@ def coop_idp(session_ca):
     provider.stop()
 
 
-@pytest.fixture
-def context(chromium):
-    context = chromium.new_context(viewport={"width": 1100, "height": 800}, ignore_https_errors=True)
-    yield context
-    context.close()
-
-
 def sign_in_notebook(server, tmp_path, issuer: str, name: str) -> str:
     cache = tmp_path / "token_cache.json"
     return write_notebook(server.root, name, [

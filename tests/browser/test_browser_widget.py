@@ -77,13 +77,6 @@ def server(request, tmp_path_factory, idp):
     jupyter.stop()
 
 
-@pytest.fixture
-def context(chromium):
-    context = chromium.new_context(viewport={"width": 1100, "height": 900}, ignore_https_errors=True)
-    yield context
-    context.close()
-
-
 def quickstart_cells(nb) -> list:
     """The output areas of the quickstart's code cells (login, a free cell, token())."""
     cells = json.loads(QUICKSTART.read_text())["cells"]

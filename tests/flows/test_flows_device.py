@@ -8,28 +8,15 @@ from nbauth.exceptions import OAuthError
 from nbauth.flows.device import STOP_TICK, poll_until_done
 from nbauth.protocol.device import parse_device_authorization
 from support.clock import FakeClock
+from support.scripted_polls import ScriptedPolls
 
 RESPONSE = {"device_code": "dc", "user_code": "U", "verification_uri": "https://idp.test/device",
             "expires_in": 30, "interval": 2}
 
 
-class Provider:
-    """Answers each poll with the next scripted error (then a token), recording when it was asked."""
-
-    def __init__(self, clock, answers):
-        self.clock, self.answers, self.polled_at = clock, list(answers), []
-
-    def __call__(self):
-        self.polled_at.append(self.clock())
-        answer = self.answers.pop(0) if self.answers else "authorization_pending"
-        if answer == "token":
-            return {"access_token": "at"}
-        raise OAuthError(answer, "from the provider")
-
-
 def run(answers, clock=None, **options):
     clock = clock or FakeClock(1000.0)
-    provider = Provider(clock, answers)
+    provider = ScriptedPolls(clock, answers)
     flow = parse_device_authorization(RESPONSE, clock(), ["api:read"])
     options.setdefault("cancelled", threading.Event())
     try:
@@ -67,7 +54,7 @@ def test_a_cancelled_event_ends_the_wait_after_the_poll_in_flight():
     cancelled = threading.Event()
     clock = FakeClock(1000.0)
 
-    class CancelWhilePolling(Provider):
+    class CancelWhilePolling(ScriptedPolls):
         def __call__(self):
             cancelled.set()
             return super().__call__()
@@ -97,5 +84,5 @@ def test_a_real_wait_is_woken_by_the_event():
     threading.Timer(0.05, cancelled.set).start()
     started = time.monotonic()
     with pytest.raises(OAuthError, match="cancelled"):
-        poll_until_done(flow, Provider(system_clock, []), clock=system_clock, wait=system_wait, cancelled=cancelled)
+        poll_until_done(flow, ScriptedPolls(system_clock, []), clock=system_clock, wait=system_wait, cancelled=cancelled)
     assert time.monotonic() - started < 5

@@ -9,6 +9,7 @@ from nbauth.exceptions import OAuthError, ProtocolError, TransportError
 from nbauth.flows.device import poll_until_done
 from nbauth.protocol.device import parse_device_authorization
 from support.clock import FakeClock
+from support.scripted_polls import ScriptedPolls
 
 RESPONSE = {"device_code": "dc", "user_code": "U", "verification_uri": "https://idp.test/device",
             "expires_in": 60, "interval": 2}
@@ -23,26 +24,9 @@ FAILURES = {
 }
 
 
-class Provider:
-    """Answers each poll with the next scripted answer: an exception to raise, an OAuth error code,
-    or "token"; then authorization_pending. Records when it was asked."""
-
-    def __init__(self, clock, answers):
-        self.clock, self.answers, self.polled_at = clock, list(answers), []
-
-    def __call__(self):
-        self.polled_at.append(self.clock())
-        answer = self.answers.pop(0) if self.answers else "authorization_pending"
-        if answer == "token":
-            return {"access_token": "at"}
-        if isinstance(answer, Exception):
-            raise answer
-        raise OAuthError(answer, "from the provider", status=400)
-
-
 def run(answers, *, ride_out=True):
     clock = FakeClock(1000.0)
-    provider, seen = Provider(clock, answers), []
+    provider, seen = ScriptedPolls(clock, answers), []
     flow = parse_device_authorization(RESPONSE, clock(), ["api:read"])
     try:
         result = poll_until_done(flow, provider, clock=clock, wait=clock.wait, cancelled=threading.Event(),
