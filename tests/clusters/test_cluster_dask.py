@@ -56,8 +56,7 @@ def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_
                   [Mode(SHARED_CACHE, BearerAuth(nbauth.ClusterSignIn(me, mode="shared_cache")), provider, api),
                    Mode(PUBLISHED, published_auth, published_provider, published_api)])
         channel = publication.recipe.channel
-        plugin = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.worker_plugins[channel])
-        plugin = plugin if isinstance(plugin, bytes) else pickle.dumps(plugin)
+        plugin = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.worker_plugins[channel])  # pickled
         assert_only_access_tokens_travel({"the task's auth": cloudpickle.dumps(published_auth),
                                           "the worker plugin": plugin},
                                          pickle.loads(plugin).published, app.token_cache, published_provider)

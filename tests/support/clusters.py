@@ -6,8 +6,8 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Mapping, Sequence
 
 import jwt
 import requests
@@ -20,7 +20,7 @@ TOKEN_SECONDS = 10
 #: How long each mode's tasks call the API: the issue's minute, six token lifetimes (the bound below
 #: scales with it). Both modes of an engine run in the same window; a shorter run for a quick local
 #: check: NBAUTH_CLUSTER_SECONDS=20.
-RUN_SECONDS = float(os.environ.get("NBAUTH_CLUSTER_SECONDS", 60))
+RUN_SECONDS = float(os.environ.get("NBAUTH_CLUSTER_SECONDS", "60"))
 #: How often each task calls the API.
 CALL_EVERY = 0.1
 #: The modes' names, as failures name them.
@@ -98,7 +98,7 @@ class Mode:
     def __init__(self, name: str, auth, provider, api: CountingAPI) -> None:
         self.name, self.auth, self.provider, self.api = name, auth, provider, api
 
-    def problems(self, reports: Sequence[dict], window: float, seconds: float) -> List[str]:
+    def problems(self, reports: Sequence[dict], window: float, seconds: float) -> list[str]:
         """What went wrong in this mode: tasks in two worker processes called the API, every call
         was authorised, no refresh was refused, and the provider saw at most one refresh per token
         lifetime in the ``window`` measured (from its reset until the tasks ended, worker start-up
@@ -138,7 +138,7 @@ def run_modes(run_tasks: Callable[[Mapping[str, tuple]], list], modes: Sequence[
     assert not problems, "\n".join(problems)
 
 
-def secrets_besides_access_tokens(cache) -> List[str]:
+def secrets_besides_access_tokens(cache) -> list[str]:
     """The refresh and ID tokens in ``cache`` (a driver's TokenCache)."""
     kinds = (cache.CredentialType.REFRESH_TOKEN, cache.CredentialType.ID_TOKEN)
     return [entry["secret"] for kind in kinds for entry in cache.search(kind)]
