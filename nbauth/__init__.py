@@ -50,6 +50,7 @@ _LAZY = {
     "NbauthCredential": "nbauth.integrations.azure",
     "AsyncNbauthCredential": "nbauth.integrations.aio",
     "HttpxBearerAuth": "nbauth.integrations.httpx_auth",
+    "ClusterSignIn": "nbauth.cluster",
 }
 
 __all__ = sorted([

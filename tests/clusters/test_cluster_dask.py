@@ -1,7 +1,11 @@
-"""Tokens on a real Dask LocalCluster (2 worker processes x 2 threads) against the local provider with
-10-second access tokens and rotating refresh tokens: tasks call an API that verifies every JWT for
-RUN_SECONDS, in both modes; every call is authorised, no refresh is refused, and the provider sees
-at most one refresh per token lifetime, plus one."""
+"""Tokens on a real Dask LocalCluster (2 worker processes x 2 threads) against local providers with
+10-second access tokens and rotating refresh tokens: tasks call APIs that verify every JWT for
+RUN_SECONDS, in both modes at once (each with its own provider and API); in each, every call is
+authorised, no refresh is refused, and the provider sees at most one refresh per token lifetime,
+plus one. Then dask.dataframe reads token-protected data on the cluster."""
+import pickle
+
+import cloudpickle
 import pytest
 
 pytest.importorskip("distributed")
@@ -11,14 +15,16 @@ import nbauth.cluster.dask  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, NbauthCredential, PersistedTokenCache, TokenCache  # noqa: E402
-from nbauth.cluster import ClusterSignIn  # noqa: E402
 from nbauth.cluster.bearer_middleware import BearerMiddleware  # noqa: E402
 from support.clusters import (  # noqa: E402
+    PUBLISHED,
     RUN_SECONDS,
-    Window,
-    assert_all_authorised_with_bounded_refreshes,
-    call_api,
+    SHARED_CACHE,
+    Mode,
+    assert_only_access_tokens_travel,
+    call_apis,
     protected_file,
+    run_modes,
 )
 from support.fake_http import FakeServer  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
@@ -33,31 +39,27 @@ def client():
             yield connected
 
 
-def run_tasks(client, provider, api, auth, seconds=RUN_SECONDS):
-    """One task per worker thread, each calling the API for ``seconds``; checks what they saw."""
-    api.reset()
-    with Window() as window:
-        provider.reset_stats()
-        futures = [client.submit(call_api, auth, api.url, seconds, pure=False) for _ in range(4)]
-        reports = client.gather(futures)
-    assert_all_authorised_with_bounded_refreshes(reports, provider, api, window.seconds, seconds)
-
-
-def test_shared_cache_mode_one_refresh_per_lifetime(client, provider, api, tmp_path):
+def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_access_tokens_published(
+        client, provider, api, published_provider, published_api, tmp_path):
     path = tmp_path / "token_cache.json"
     signed_in_app(provider, cache=PersistedTokenCache(path))
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
                       cache=PersistedTokenCache(path), ui="none")  # its refresher keeps the file fresh
-    auth = BearerAuth(ClusterSignIn(me, mode="shared_cache"))
-    run_tasks(client, provider, api, auth)
-
-
-def test_driver_published_mode_only_access_tokens_travel(client, provider, api):
-    app, _ = signed_in_app(provider, cache=TokenCache())  # in memory: workers cannot see it
-    me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES, cache=app.token_cache, ui="none")
-    publication = nbauth.cluster.dask.publish(me, client)
+    app, _ = signed_in_app(published_provider, cache=TokenCache())  # in memory: workers cannot see it
+    driver = nbauth.login(NATIVE_CLIENT, oidc_authority=published_provider.issuer, scopes=SCOPES,
+                          cache=app.token_cache, ui="none")
+    publication = nbauth.cluster.dask.publish(driver, client)
+    published_auth = BearerAuth(driver)  # auto: no cache to see, so published
     try:
-        run_tasks(client, provider, api, BearerAuth(me))  # auto: no cache to see, so published
+        run_modes(lambda calls: client.gather([client.submit(call_apis, calls, RUN_SECONDS, pure=False)
+                                               for _ in range(4)]),
+                  [Mode(SHARED_CACHE, BearerAuth(nbauth.ClusterSignIn(me, mode="shared_cache")), provider, api),
+                   Mode(PUBLISHED, published_auth, published_provider, published_api)])
+        channel = publication.recipe.channel
+        plugin = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.worker_plugins[channel])  # pickled
+        assert_only_access_tokens_travel({"the task's auth": cloudpickle.dumps(published_auth),
+                                          "the worker plugin": plugin},
+                                         pickle.loads(plugin).published, app.token_cache, published_provider)
     finally:
         publication.stop()
 

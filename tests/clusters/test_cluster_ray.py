@@ -1,9 +1,13 @@
-"""Tokens on a local Ray cluster (2 CPUs, one worker process per task) against the local provider with
-10-second access tokens and rotating refresh tokens: tasks call an API that verifies every JWT for
-RUN_SECONDS, in both modes; every call is authorised, no refresh is refused, and the provider sees
-at most one refresh per token lifetime, plus one."""
+"""Tokens on a local Ray cluster (2 CPUs, one worker process per task) against local providers with
+10-second access tokens and rotating refresh tokens: tasks call APIs that verify every JWT for
+RUN_SECONDS, in both modes at once (each with its own provider and API); in each, every call is
+authorised, no refresh is refused, and the provider sees at most one refresh per token lifetime,
+plus one."""
 import os
+import pickle
 from pathlib import Path
+
+import cloudpickle
 
 import pytest
 
@@ -13,7 +17,15 @@ import nbauth  # noqa: E402
 import nbauth.cluster.ray  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache, TokenCache  # noqa: E402
-from support.clusters import RUN_SECONDS, Window, assert_all_authorised_with_bounded_refreshes, call_api  # noqa: E402
+from support.clusters import (  # noqa: E402
+    PUBLISHED,
+    RUN_SECONDS,
+    SHARED_CACHE,
+    Mode,
+    assert_only_access_tokens_travel,
+    call_apis,
+    run_modes,
+)
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -37,28 +49,25 @@ def cluster():
     ray.shutdown()
 
 
-def run_tasks(provider, api, auth, seconds=RUN_SECONDS):
-    api.reset()
-    task = ray.remote(num_cpus=1)(call_api)
-    with Window() as window:
-        provider.reset_stats()
-        reports = ray.get([task.remote(auth, api.url, seconds) for _ in range(2)])
-    assert_all_authorised_with_bounded_refreshes(reports, provider, api, window.seconds, seconds)
-
-
-def test_shared_cache_mode_on_ray(cluster, provider, api, tmp_path):
+def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_access_tokens_published(
+        cluster, provider, api, published_provider, published_api, tmp_path):
     path = tmp_path / "token_cache.json"
     signed_in_app(provider, cache=PersistedTokenCache(path))
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
                       cache=PersistedTokenCache(path), ui="none")
-    run_tasks(provider, api, BearerAuth(me))
-
-
-def test_driver_published_mode_on_ray(cluster, provider, api):
-    app, _ = signed_in_app(provider, cache=TokenCache())  # in memory: workers cannot see it
-    me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES, cache=app.token_cache, ui="none")
-    publication = nbauth.cluster.ray.publish(me)
+    app, _ = signed_in_app(published_provider, cache=TokenCache())  # in memory: workers cannot see it
+    driver = nbauth.login(NATIVE_CLIENT, oidc_authority=published_provider.issuer, scopes=SCOPES,
+                          cache=app.token_cache, ui="none")
+    publication = nbauth.cluster.ray.publish(driver)
+    published_auth = BearerAuth(driver)  # auto: no cache to see, so published
+    task = ray.remote(num_cpus=1)(call_apis)
     try:
-        run_tasks(provider, api, BearerAuth(me))
+        run_modes(lambda calls: ray.get([task.remote(calls, RUN_SECONDS) for _ in range(2)]),
+                  [Mode(SHARED_CACHE, BearerAuth(me), provider, api),  # auto: the cache is here, so shared
+                   Mode(PUBLISHED, published_auth, published_provider, published_api)])
+        latest = ray.get(nbauth.cluster.ray.actor().latest.remote(publication.recipe.channel, 0))
+        assert_only_access_tokens_travel({"the task's auth": cloudpickle.dumps(published_auth),
+                                          "the actor's token": pickle.dumps(latest)},
+                                         latest, app.token_cache, published_provider)
     finally:
         publication.stop()
