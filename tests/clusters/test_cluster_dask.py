@@ -39,7 +39,7 @@ def client():
             yield connected
 
 
-def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_access_tokens_published(
+def test_both_modes_at_once_every_call_authorised_one_refresh_per_renewal_only_access_tokens_published(
         client, provider, api, published_provider, published_api, tmp_path):
     path = tmp_path / "token_cache.json"
     signed_in_app(provider, cache=PersistedTokenCache(path))
