@@ -143,6 +143,11 @@ class _Server(ThreadingHTTPServer):
         self.connections.done(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that went away mid-answer (or a connection hung up as one too many) is no
+        error of the sign-in: logged, not printed to stderr as socketserver does."""
+        logger.debug("loopback listener: a connection ended early", exc_info=True)
+
 
 def _cannot_listen(address: str, port: int, exc: OSError) -> ConfigurationError:
     return ConfigurationError(f"cannot listen on {address}:{port} for the sign-in redirect: {exc.strerror}")
