@@ -46,8 +46,8 @@ def run(ctx: Context) -> Table:
                 "(its JWT's exp) when the call returned")
     table.notes.append("token_source of the calls: " + "; ".join(
         f"{variant}: {loop['sources']}" for variant, loop in loops.items()))
-    table.notes.append("the three slowest calls: " + "; ".join(
-        f"{variant}: " + ", ".join(f"{d * 1e3:.1f} ms" for d in sorted(loop["durations"])[-3:][::-1])
+    table.notes.append("the three slowest calls after the first: " + "; ".join(
+        f"{variant}: " + ", ".join(f"{d * 1e3:.1f} ms" for d in sorted(loop["durations"][1:])[-3:][::-1])
         for variant, loop in loops.items()))
     return table
 
@@ -85,10 +85,12 @@ def _rows(table: Table, label: str, ours: Dict[str, Any], theirs: Dict[str, Any]
     def each(measure) -> Dict[str, Stats]:
         return {"nbauth": _single(measure(ours)), "msal": _single(measure(theirs))}
 
-    table.add(Row(f"{label}: slowest call", each(lambda r: max(r["durations"])), target=Target("≤ 1 ms",
-                                                                                              max_value=1e-3)))
-    table.add(Row(f"{label}: 99th percentile", each(lambda r: percentile(r["durations"], 0.99))))
-    table.add(Row(f"{label}: median call", each(lambda r: percentile(r["durations"], 0.5))))
+    # The loop's first call is the process's first: imports, reading the cache and discovery files.
+    table.add(Row(f"{label}: first call in the kernel (once per process)", each(lambda r: r["durations"][0])))
+    table.add(Row(f"{label}: slowest call while tokens roll over", each(lambda r: max(r["durations"][1:])),
+                  target=Target("≤ 1 ms", max_value=1e-3)))
+    table.add(Row(f"{label}: 99th percentile", each(lambda r: percentile(r["durations"][1:], 0.99))))
+    table.add(Row(f"{label}: median call", each(lambda r: percentile(r["durations"][1:], 0.5))))
     table.add(Row(f"{label}: calls / refreshes at the provider",
                   each(lambda r: r["refreshes"]["ok"] + r["refreshes"]["error"]), kind="count",
                   note=f"nbauth {len(ours['durations'])} calls, msal {len(theirs['durations'])} calls"))
