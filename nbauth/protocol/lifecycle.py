@@ -91,6 +91,11 @@ class TokenTimes(NamedTuple):
             return TokenState.REFRESH_DUE
         return TokenState.FRESH
 
+    def fresh_until(self, *, ahead: bool = False) -> float:
+        """When ``state`` stops being fresh: at ``refresh_on``, the renewal window (``ahead``) or the expiry."""
+        until = self.expired_from if self.refresh_on is None else min(self.expired_from, self.refresh_on)
+        return min(until, self.renewal_window().start) if ahead else until
+
     def renewal_window(self) -> RenewalWindow:
         return renewal_window(self.expires_on, cached_at=self.cached_at, refresh_on=self.refresh_on)
 

@@ -25,13 +25,19 @@ def best_access_token(tokens: Iterable[Timed], now: float, *, ahead: bool = Fals
     ``ahead``: a token whose renewal window opened counts as due (a background refresher's view).
     ``account`` is the one the tokens were filed under (None: the application's own).
     """
+    best = best_timed(tokens, now, ahead=ahead)
+    return None if best is None else (best[0], TokenResult.from_cache(best[1], best[2], account, now))
+
+
+def best_timed(tokens: Iterable[Timed], now: float, *, ahead: bool = False) -> Optional[Tuple[TokenState, dict, TokenTimes]]:
+    """``best_access_token``'s choice as (its state, the entry, its times)."""
     due = None
     for entry, times in tokens:
         state = times.state(now, ahead=ahead)
         if state is TokenState.FRESH:
-            return state, TokenResult.from_cache(entry, times, account, now)
+            return state, entry, times
         if state is TokenState.REFRESH_DUE and due is None:
-            due = state, TokenResult.from_cache(entry, times, account, now)
+            due = state, entry, times
     return due
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from ..cache.contract import EngineCache, TokenCacheLike, adapt
 from ..cache.schema import PROVIDER_FIELD, environment_and_realm, ext_cache_key, home_account
@@ -25,14 +26,14 @@ from ..protocol import scopes as scope_rules
 from ..protocol.client_auth import ClientAuth
 from ..protocol.device import DeviceFlow, parse_device_authorization
 from ..protocol.idtoken_claims import check_same_account
-from ..protocol.lifecycle import RenewalWindow, TokenState
+from ..protocol.lifecycle import RenewalWindow, TokenState, TokenTimes
 from ..protocol.oauth2 import Grant, device_code_grant, merge_claims, parse_json_object
 from ..provider import revocation, token_endpoint
 from ..provider.authority import (Authority, MetadataStore, ProviderMetadata, discovery, entra_aliases,
                                   parse_authority)
 from ..transport import HttpResponse, Transport
 from .accounts import accounts_in, provider_query, remove_account_entries
-from .cached import Cached, best_access_token, latest_renewal
+from .cached import Cached, best_timed, latest_renewal
 from .filing import file_event, keep_successor, token_event, verified_claims
 from .refresh import Refresh
 from .result import TokenResult
@@ -41,6 +42,8 @@ from .single_flight import SingleFlight
 logger = logging.getLogger("nbauth")
 
 T = TypeVar("T")
+#: The cache-hit memo's key (``TokenCache.derived``): the best token for an owner, scopes and authority.
+_BEST = "nbauth best access token"
 #: (environment, realm) of a URL, memoised: the cache-hit path asks on every call.
 _environment_and_realm = functools.lru_cache(maxsize=256)(environment_and_realm)
 
@@ -288,17 +291,27 @@ class TokenService:
         """The best usable cached access token of ``owner``: ``home_account_id`` (None for an
         app's own token) or ``user_assertion_hash`` (on-behalf-of); see ``cached.best_access_token``.
         Where the authority files none, tokens filed under its Entra aliases (by msal, azure-cli)
-        are looked at too, as msal does."""
+        are looked at too, as msal does. The choice is remembered by the cache until it changes
+        (``derived``) and served from there while the chosen token stays fresh: a hit searches once."""
         now = self.clock()
+        key = (_BEST, self.client_id, authority.url, tuple(scopes), ahead, tuple(owner.items()))
+        best = self.cache.derived(key, lambda: self._best_timed(scopes, authority, owner, now, ahead))
+        if best is None or now >= best[3]:  # not fresh (any more): choose again now
+            best = self._best_timed(scopes, authority, owner, now, ahead)
+        return None if best is None else (best[0], TokenResult.from_cache(best[1], best[2], account, now))
+
+    def _best_timed(self, scopes: Sequence[str], authority: Authority, owner: Mapping[str, Optional[str]],
+                    now: float, ahead: bool) -> Optional[Tuple[TokenState, dict, TokenTimes, float]]:
+        """``cached_access_token``'s search, in the authority's environment, then its aliases: the
+        state, entry and times of the token chosen, and until when it is fresh (-inf if it is not)."""
         query = {"client_id": self.client_id, **self.place(authority), **owner}
-        found = best_access_token(self.cache.access_tokens_with_times(scopes, query, now), now, ahead=ahead,
-                                  account=account)
-        for alias in self.environments(authority)[1:] if found is None else ():
-            tokens = self.cache.access_tokens_with_times(scopes, dict(query, environment=alias), now)
-            found = best_access_token(tokens, now, ahead=ahead, account=account)
+        for environment in self.environments(authority):
+            found = best_timed(self.cache.access_tokens_with_times(scopes, dict(query, environment=environment), now),
+                               now, ahead=ahead)
             if found is not None:
-                break
-        return found
+                state, entry, times = found
+                return state, entry, times, times.fresh_until(ahead=ahead) if state is TokenState.FRESH else -math.inf
+        return None
 
     def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]:
         """The background refresher's call: refresh the account's token for ``scopes`` if its
