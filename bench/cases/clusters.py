@@ -16,8 +16,8 @@ MODES = ("shared_cache", "published")
 ABOUT = """\
 For each worker count N: a Dask `LocalCluster(processes=True, n_workers=N, threads_per_worker=1)`, a real
 sign-in at the local provider (short access tokens, rotating refresh tokens) and `nbauth.login` on the
-driver (its background refresher renews at about three quarters of a lifetime, with jitter, so about
-4/3 renewals per lifetime is the floor). One task per worker asks a `ClusterSignIn` for a token every
+driver (its background refresher renews nine tenths through a lifetime, so about 1.1 renewals per
+lifetime is the floor). One task per worker asks a `ClusterSignIn` for a token every
 interval for a few lifetimes: in `shared_cache` mode from the user's cache file, in `published` mode from
 the tokens the driver publishes (`nbauth.cluster.dask.publish`). Counted at the provider: refresh requests
 (and refusals) per lifetime. Timed in each task: its first token (building the worker's source: the

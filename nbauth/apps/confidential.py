@@ -95,7 +95,7 @@ class ConfidentialClientApplication(AuthCodeFlows):
         """A token for the app itself: from the cache while fresh, else by client credentials.
 
         ``token_source`` in the result says which (``cache`` or ``identity_provider``). A cached
-        token due for refresh (its ``refresh_on``, else three quarters through its life) but still
+        token due for refresh (its ``refresh_on``, else nine tenths through its life) but still
         valid is returned at once while one refresh runs in the background (msal would ask in this
         call). A ``claims_challenge`` skips the cache. ``fmi_path`` and ``data=`` (extra body fields)
         are sent and key the cache, as in MSAL: tokens asked with other values are kept apart.

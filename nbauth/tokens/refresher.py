@@ -4,7 +4,7 @@ A token is kept fresh by registering it: ``app.keep_fresh(account, scopes, liste
 nbauth application; ``background_refresher().keep_fresh(service, ...)`` with the token engine
 underneath), which the notebook's ``SignIn`` handle does once signed in. The thread
 starts with the first registration and sleeps on an event until the earliest renewal is due: the
-token's ``refresh_on``, else three quarters through its lifetime, plus jitter within the renewal
+token's ``refresh_on``, else nine tenths through its lifetime, plus jitter within the renewal
 window so that kernels sharing a cache spread out. It renews through the engine's silent
 path (``TokenService.renew_if_due``), so concurrent callers share the refresh, processes sharing a ``PersistedTokenCache`` take
 the account's refresh lock, and a token another process already renewed is used as it is.

@@ -260,7 +260,7 @@ class TokenService:
     def silent_at_once(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *,
                        authority: Optional[str] = None) -> Optional[TokenResult]:
         """The account's cached token for ``scopes`` when one can be served without waiting: a
-        fresh one, or one due for refresh (its ``refresh_on``, or three quarters through its
+        fresh one, or one due for refresh (its ``refresh_on``, or nine tenths through its
         lifetime) but still valid, while one refresh runs in the background. None when only the
         provider can give a token (``silent`` asks it), or the authority is not yet discovered."""
         target = self.authority_for(authority)
@@ -333,7 +333,7 @@ class TokenService:
                   cache_data: Optional[Dict[str, str]] = None, at_once: bool = False) -> Optional[TokenResult]:
         """A cached token of ``owner`` (``home_account_id=None``: the app's own;
         ``user_assertion_hash``: on-behalf-of) for ``scopes`` at once: a fresh one, or one due for
-        refresh (its ``refresh_on``, or three quarters through its lifetime) but still valid while
+        refresh (its ``refresh_on``, or nine tenths through its lifetime) but still valid while
         ``grant`` is redeemed in the background; else ``grant`` redeemed in this call. Either way
         once for all concurrent callers. A ``claims_challenge`` skips the cache; ``data`` and
         ``cache_data``: as in ``redeem``. ``at_once``: None instead of waiting on the network

@@ -1,5 +1,5 @@
 """A confidential app's own token (client credentials) and on-behalf-of tokens past their refresh
-time (the provider's ``refresh_in``, else three quarters of their life) but still valid are served
+time (the provider's ``refresh_in``, else nine tenths of their life) but still valid are served
 at once while one refresh runs in the background, as user tokens are: the call never waits on the
 provider, threads asking at once share that one refresh, and a failed one is tried again only
 after ``RETRY_AFTER`` seconds. Against a scripted provider on loopback, with the fake clock."""
@@ -55,7 +55,7 @@ ACQUIRE = {
 def test_a_due_token_is_served_at_once_while_the_provider_is_still_answering(app, provider, clock, grant):
     acquire = ACQUIRE[grant]
     assert acquire(app)["access_token"] == "at-1"
-    clock.advance(2800)  # past three quarters of its hour (2,700 s), before its expiry margin (3,300 s)
+    clock.advance(3300)  # past nine tenths of its hour (3,240 s), before its expiry margin (3,420 s)
     provider.release.clear()  # the provider now holds every answer back
     served = acquire(app)
     assert (served["access_token"], served["token_source"]) == ("at-1", "cache")
@@ -70,7 +70,7 @@ def test_a_due_token_is_served_at_once_while_the_provider_is_still_answering(app
 
 def test_before_its_refresh_time_a_token_is_not_renewed(app, provider, clock):
     app.acquire_token_for_client(["api"])
-    clock.advance(2600)
+    clock.advance(3200)  # before nine tenths of its hour (3,240 s)
     assert app.acquire_token_for_client(["api"])["token_source"] == "cache"
     app.service.wait_for_background(10)
     assert len(provider.requests()) == 1
@@ -78,7 +78,7 @@ def test_before_its_refresh_time_a_token_is_not_renewed(app, provider, clock):
 
 def test_threads_asking_at_once_share_one_background_refresh(app, provider, clock):
     app.acquire_token_for_client(["api"])
-    clock.advance(2800)
+    clock.advance(3300)
     provider.release.clear()
     start, served = threading.Barrier(8), []
 
@@ -106,7 +106,7 @@ def test_refresh_on_starts_the_renewal_and_a_failure_waits_before_the_next(provi
     assert app.acquire_token_for_client(["api"])["token_source"] == "cache"
     app.service.wait_for_background(10)
     assert len(provider.requests()) == 1
-    clock.advance(1000)  # past refresh_on, long before three quarters of its life
+    clock.advance(1000)  # past refresh_on, long before nine tenths of its life
     assert app.acquire_token_for_client(["api"])["access_token"] == "at-0"  # a renewal fails behind it
     app.service.wait_for_background(10)
     assert app.acquire_token_for_client(["api"])["access_token"] == "at-0"

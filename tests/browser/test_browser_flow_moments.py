@@ -42,7 +42,7 @@ def shown_code(out) -> str:
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_a_refused_refresh_token_shows_the_new_code_in_the_cell_that_asked(start_lab, app, page, make_idp, tmp_path):
     lab = start_lab(ENV, app=app)
-    provider = make_idp(access_token_ttl=3)  # renewed in the background about every two seconds
+    provider = make_idp(access_token_ttl=3)  # renewed in the background about every 2.6 seconds
     name = write_notebook(lab.root, "resign_in.ipynb", [
         login_cell("nbauth-native", provider.issuer, tmp_path / "cache.json"),
         "print('first', len(me.token()) > 20)",

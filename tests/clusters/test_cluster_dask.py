@@ -18,7 +18,6 @@ from nbauth import BearerAuth, NbauthCredential, PersistedTokenCache, TokenCache
 from nbauth.cluster.bearer_middleware import BearerMiddleware  # noqa: E402
 from support.clusters import (  # noqa: E402
     PUBLISHED,
-    RUN_SECONDS,
     SHARED_CACHE,
     Mode,
     assert_only_access_tokens_travel,
@@ -39,7 +38,7 @@ def client():
             yield connected
 
 
-def test_both_modes_at_once_every_call_authorised_one_refresh_per_renewal_only_access_tokens_published(
+def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_access_tokens_published(
         client, provider, api, published_provider, published_api, tmp_path):
     path = tmp_path / "token_cache.json"
     signed_in_app(provider, cache=PersistedTokenCache(path))
@@ -51,7 +50,7 @@ def test_both_modes_at_once_every_call_authorised_one_refresh_per_renewal_only_a
     publication = nbauth.cluster.dask.publish(driver, client)
     published_auth = BearerAuth(driver)  # auto: no cache to see, so published
     try:
-        run_modes(lambda calls: client.gather([client.submit(call_apis, calls, RUN_SECONDS, pure=False)
+        run_modes(lambda calls, until: client.gather([client.submit(call_apis, calls, until, pure=False)
                                                for _ in range(4)]),
                   [Mode(SHARED_CACHE, BearerAuth(nbauth.ClusterSignIn(me, mode="shared_cache")), provider, api),
                    Mode(PUBLISHED, published_auth, published_provider, published_api)])

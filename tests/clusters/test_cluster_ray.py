@@ -19,7 +19,6 @@ from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache, TokenCache  # noqa: E402
 from support.clusters import (  # noqa: E402
     PUBLISHED,
-    RUN_SECONDS,
     SHARED_CACHE,
     Mode,
     assert_only_access_tokens_travel,
@@ -49,7 +48,7 @@ def cluster():
     ray.shutdown()
 
 
-def test_both_modes_at_once_every_call_authorised_one_refresh_per_renewal_only_access_tokens_published(
+def test_both_modes_at_once_every_call_authorised_one_refresh_per_lifetime_only_access_tokens_published(
         cluster, provider, api, published_provider, published_api, tmp_path):
     path = tmp_path / "token_cache.json"
     signed_in_app(provider, cache=PersistedTokenCache(path))
@@ -62,7 +61,7 @@ def test_both_modes_at_once_every_call_authorised_one_refresh_per_renewal_only_a
     published_auth = BearerAuth(driver)  # auto: no cache to see, so published
     task = ray.remote(num_cpus=1)(call_apis)
     try:
-        run_modes(lambda calls: ray.get([task.remote(calls, RUN_SECONDS) for _ in range(2)]),
+        run_modes(lambda calls, until: ray.get([task.remote(calls, until) for _ in range(2)]),
                   [Mode(SHARED_CACHE, BearerAuth(me), provider, api),  # auto: the cache is here, so shared
                    Mode(PUBLISHED, published_auth, published_provider, published_api)])
         latest = ray.get(nbauth.cluster.ray.actor().latest.remote(publication.recipe.channel, 0))

@@ -17,7 +17,7 @@ import nbauth  # noqa: E402
 from idp.server import NATIVE_CLIENT  # noqa: E402
 from nbauth import BearerAuth, PersistedTokenCache  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
-from support.clusters import RUN_SECONDS, SHARED_CACHE, Mode, call_apis, run_modes  # noqa: E402
+from support.clusters import SHARED_CACHE, Mode, call_apis, run_modes  # noqa: E402
 from support.integrations import SCOPES, signed_in_app  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
@@ -44,7 +44,6 @@ def test_shared_cache_mode_in_spark_tasks(spark, provider, api, tmp_path):
     signed_in_app(provider, cache=PersistedTokenCache(path))
     me = nbauth.login(NATIVE_CLIENT, oidc_authority=provider.issuer, scopes=SCOPES,
                       cache=PersistedTokenCache(path), ui="none")
-    seconds = RUN_SECONDS
-    run_modes(lambda calls: spark.sparkContext.parallelize(range(2), 2)
-              .mapPartitions(lambda _: [call_apis(calls, seconds)]).collect(),
+    run_modes(lambda calls, until: spark.sparkContext.parallelize(range(2), 2)
+              .mapPartitions(lambda _: [call_apis(calls, until)]).collect(),
               [Mode(SHARED_CACHE, BearerAuth(me), provider, api)])

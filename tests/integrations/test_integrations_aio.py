@@ -117,7 +117,7 @@ def test_a_hundred_coroutines_and_eight_threads_at_expiry_send_one_refresh(provi
     app, account = signed_in(provider, clock)
     credential = AsyncNbauthCredential(app, account=account)
     refreshes = gated_refreshes(provider, gate)
-    clock.advance(0.95 * LIFETIME)  # in its last tenth: expired
+    clock.advance(0.97 * LIFETIME)  # in its last twentieth: expired
     outcomes = threads_and_coroutines(lambda: app.acquire_token_silent(SCOPES, account)["access_token"],
                                       lambda: credential.get_token_info(*SCOPES), gate.set)
     tokens = {o if isinstance(o, str) else o.token for o in outcomes}
@@ -130,7 +130,7 @@ def test_a_token_due_for_refresh_is_served_at_once_while_one_refresh_runs_behind
     first = app.acquire_token_silent(SCOPES, account)["access_token"]
     credential = AsyncNbauthCredential(app, account=account)
     refreshes = gated_refreshes(provider, gate)
-    clock.advance(0.8 * LIFETIME)  # in its renewal window, still valid
+    clock.advance(0.92 * LIFETIME)  # in its renewal window (9/10 to 19/20 of its life), still valid
     # with the provider holding the refresh, every caller is answered: nobody waits on it
     outcomes = threads_and_coroutines(lambda: app.acquire_token_silent(SCOPES, account)["access_token"],
                                       lambda: credential.get_token(*SCOPES), lambda: None)
@@ -154,7 +154,7 @@ def test_the_event_loop_runs_on_while_the_provider_is_asked(provider, clock, gat
     app, account = signed_in(provider, clock)
     credential = AsyncNbauthCredential(app, account=account)
     gated_refreshes(provider, gate)
-    clock.advance(0.95 * LIFETIME)
+    clock.advance(0.97 * LIFETIME)
     assert awaited_while_the_loop_ticks(credential.get_token(*SCOPES), gate).token.startswith("at-")
 
 
@@ -226,7 +226,7 @@ def test_a_confidential_apps_due_token_is_served_inline_while_one_refresh_runs_b
     credential = AsyncNbauthCredential(app)
     first = asyncio.run(credential.get_token(*SCOPES))
     requests = gated_token_requests(provider, gate)
-    clock.advance(0.8 * LIFETIME)  # in its renewal window, still valid
+    clock.advance(0.92 * LIFETIME)  # in its renewal window (9/10 to 19/20 of its life), still valid
     assert completes_without_yielding(credential.get_token(*SCOPES)).token == first.token
     assert completes_without_yielding(credential.get_token(*SCOPES)).token == first.token
     gate.set()

@@ -6,16 +6,17 @@ from nbauth.protocol.lifecycle import TokenState, entry_times, expiry_margin, to
 
 def test_a_five_minute_token_is_served_for_most_of_its_life():
     issued = 1000.0
-    assert expiry_margin(300) == 30
-    assert token_state(issued + 300, issued + 260, cached_at=issued) is TokenState.FRESH
-    assert token_state(issued + 300, issued + 271, cached_at=issued) is TokenState.EXPIRED
+    assert expiry_margin(300) == 15
+    assert token_state(issued + 300, issued + 284, cached_at=issued) is TokenState.FRESH
+    assert token_state(issued + 300, issued + 285, cached_at=issued) is TokenState.EXPIRED
 
 
-def test_long_tokens_keep_msals_five_minute_margin():
+def test_an_hour_token_has_a_three_minute_margin_and_long_ones_keep_msals_five():
     issued = 1000.0
-    assert expiry_margin(3600) == 300
-    assert token_state(issued + 3600, issued + 3299, cached_at=issued) is TokenState.FRESH
-    assert token_state(issued + 3600, issued + 3300, cached_at=issued) is TokenState.EXPIRED
+    assert (expiry_margin(3600), expiry_margin(6000), expiry_margin(86400)) == (180, 300, 300)
+    assert token_state(issued + 3600, issued + 3419, cached_at=issued) is TokenState.FRESH
+    assert token_state(issued + 3600, issued + 3420, cached_at=issued) is TokenState.EXPIRED
+    assert token_state(issued + 86400, issued + 86100, cached_at=issued) is TokenState.EXPIRED
 
 
 def test_without_cached_at_the_full_margin_applies():

@@ -8,21 +8,22 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import jwt
 import requests
-
-from nbauth.protocol.lifecycle import RENEWAL_FRACTION
 
 from support.fake_http import FakeServer
 from support.integrations import bearer_of, checking_api, verified_claims
 
 #: Access-token lifetime at the provider, in seconds (the issue's 10).
 TOKEN_SECONDS = 10
-#: How long each mode's tasks call the API: the issue's minute, six token lifetimes (the refresh bound
-#: scales with it). Both modes of an engine run in the same window; a shorter run for a quick local
-#: check: NBAUTH_CLUSTER_SECONDS=20.
+#: How long each mode's tasks call the API with refreshes counted: the issue's minute, six token
+#: lifetimes (the refresh bound scales with it). Both modes of an engine run in the same window; a
+#: shorter run for a quick local check: NBAUTH_CLUSTER_SECONDS=20.
 RUN_SECONDS = float(os.environ.get("NBAUTH_CLUSTER_SECONDS", "60"))
+#: How long workers get to start their tasks before the counted window opens.
+START_WITHIN = 5.0
 #: How often each task calls the API.
 CALL_EVERY = 0.1
 #: The modes' names, as failures name them.
@@ -30,11 +31,10 @@ SHARED_CACHE, PUBLISHED = "shared-cache mode", "published mode"
 
 
 def refresh_bound(seconds: float = RUN_SECONDS) -> int:
-    """Refresh requests allowed at the provider: renewal intervals in the run, plus one. nbauth renews a
-    token at three quarters of its life (``lifecycle.RENEWAL_FRACTION``), so one refresh per interval
-    is 1.33 per lifetime; what matters is that it does not grow with the workers (issue 18 asks for
-    lifetimes + 1: see the README's "Scaling out")."""
-    return math.ceil(seconds / (RENEWAL_FRACTION * TOKEN_SECONDS)) + 1
+    """Refresh requests allowed at the provider in ``seconds``: the token lifetimes in it, plus one
+    (issue 18's bound). nbauth renews a 10-second token nine tenths through its life, at 9 s: whole
+    seconds at the provider (its ``exp``) make that every 9 s, so a minute holds six or seven."""
+    return math.floor(seconds / TOKEN_SECONDS) + 1
 
 
 class CountingAPI:
@@ -63,25 +63,25 @@ class CountingAPI:
         self.server.stop()
 
 
-def call_api(auth, url: str, seconds: float = RUN_SECONDS) -> dict:
-    """Call ``url`` with ``auth`` (a requests auth) every CALL_EVERY seconds for ``seconds``; the
-    statuses it saw, and this process's id."""
+def call_api(auth, url: str, until: float) -> dict:
+    """Call ``url`` with ``auth`` (a requests auth) every CALL_EVERY seconds until the epoch second
+    ``until`` (one clock for the driver and every worker of this machine); the statuses it saw, and
+    this process's id."""
     session = requests.Session()
     session.auth = auth
     statuses = collections.Counter()
     paced = threading.Event()  # never set: its wait paces the calls
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    while time.time() < until:
         statuses[session.get(url, timeout=10).status_code] += 1
         paced.wait(CALL_EVERY)
     return {"pid": os.getpid(), "statuses": dict(statuses)}
 
 
-def call_apis(calls: Mapping[str, tuple], seconds: float = RUN_SECONDS) -> dict:
+def call_apis(calls: Mapping[str, tuple], until: float) -> dict:
     """A task: for each mode of ``calls`` (mode -> (auth, url)) a thread running ``call_api`` at
-    the same time; each mode's report."""
+    the same time, until the epoch second ``until``; each mode's report."""
     with ThreadPoolExecutor(len(calls)) as pool:
-        running = {mode: pool.submit(call_api, auth, url, seconds) for mode, (auth, url) in calls.items()}
+        running = {mode: pool.submit(call_api, auth, url, until) for mode, (auth, url) in calls.items()}
     return {mode: future.result() for mode, future in running.items()}
 
 
@@ -103,43 +103,55 @@ class Mode:
     def __init__(self, name: str, auth, provider, api: CountingAPI) -> None:
         self.name, self.auth, self.provider, self.api = name, auth, provider, api
 
-    def problems(self, reports: Sequence[dict], window: float, seconds: float) -> list[str]:
+    def problems(self, reports: Sequence[dict], counted: "Counted") -> list[str]:
         """What went wrong in this mode: tasks in two worker processes called the API, every call
-        was authorised, no refresh was refused, and the provider saw at most one refresh per token
-        lifetime in the ``window`` measured (from its reset until the tasks ended, worker start-up
-        included), plus one; tokens did roll over."""
+        was authorised, no refresh was refused, and in the ``counted`` window (the run's last
+        ``seconds``, every task calling) the provider saw at most one refresh per token lifetime,
+        plus one; tokens did roll over."""
         found = []
         pids = {report["pid"] for report in reports}
         if len(pids) != 2:
             found.append(f"tasks ran in {len(pids)} worker processes, not 2")
         calls = sum(self.api.statuses.values())
-        if set(self.api.statuses) != {200} or calls <= len(reports) * seconds:
+        if set(self.api.statuses) != {200} or calls <= len(reports) * counted.seconds:
             found.append(f"the API answered {dict(self.api.statuses)} ({calls} calls by {len(reports)} tasks "
-                         f"in {seconds:.0f} s): not all authorised, or too few")
-        refused = self.provider.count("refresh_token", "invalid_grant")
+                         f"in {counted.seconds:.0f} s): not all authorised, or too few")
+        refreshes = self.provider.token_log("refresh_token")
+        refused = [entry for entry in refreshes if entry["outcome"] != "ok"]
         if refused:
-            found.append(f"the provider refused {refused} refreshes (invalid_grant)")
-        refreshes, bound = self.provider.count("refresh_token"), refresh_bound(window)
-        if not seconds // TOKEN_SECONDS - 1 <= refreshes <= bound:
-            found.append(f"{refreshes} refreshes at the provider in {window:.1f} s (allowed "
-                         f"{seconds // TOKEN_SECONDS - 1:.0f} to {bound}): {self.provider.stats()}")
+            found.append(f"the provider refused {len(refused)} refreshes ({refused[0]['outcome']})")
+        inside = [entry for entry in refreshes if counted.start <= entry["t_ms"] / 1000 <= counted.until]
+        least, bound = counted.seconds // TOKEN_SECONDS - 1, refresh_bound(counted.seconds)
+        if not least <= len(inside) <= bound:
+            times = ", ".join(f"{entry['t_ms'] / 1000 - counted.start:+.1f}" for entry in refreshes)
+            found.append(f"{len(inside)} refreshes at the provider in the {counted.seconds:.0f} s counted (allowed "
+                         f"{least:.0f} to {bound}; all at {times} s from its start)")
         return [f"{self.name}: {problem}" for problem in found]
 
 
-def run_modes(run_tasks: Callable[[Mapping[str, tuple]], list], modes: Sequence[Mode],
+class Counted(NamedTuple):
+    """The window refreshes are counted in: epoch seconds ``start`` to ``until``, ``seconds`` long."""
+
+    start: float
+    until: float
+    seconds: float
+
+
+def run_modes(run_tasks: Callable[[Mapping[str, tuple], float], list], modes: Sequence[Mode],
               seconds: float = RUN_SECONDS) -> None:
-    """Run the engine's tasks (``run_tasks(calls)``: each task ``call_apis(calls, seconds)``,
-    returning their reports) for all ``modes`` in one window; asserts every mode's outcome,
-    naming the mode that failed."""
+    """Run the engine's tasks (``run_tasks(calls, until)``: each task ``call_apis(calls, until)``,
+    returning their reports) for all ``modes`` at once: sent now, calling until START_WITHIN +
+    ``seconds`` from now, the last ``seconds`` counted. Asserts every mode's outcome, naming the
+    mode that failed."""
     calls = {mode.name: (mode.auth, mode.api.url) for mode in modes}
     for mode in modes:
         mode.api.reset()
-    with Window() as window:
-        for mode in modes:
-            mode.provider.reset_stats()
-        reports = run_tasks(calls)
+        mode.provider.reset_stats()
+    start = time.time() + START_WITHIN
+    counted = Counted(start, start + seconds, seconds)
+    reports = run_tasks(calls, counted.until)
     problems = [problem for mode in modes
-                for problem in mode.problems([report[mode.name] for report in reports], window.seconds, seconds)]
+                for problem in mode.problems([report[mode.name] for report in reports], counted)]
     assert not problems, "\n".join(problems)
 
 
@@ -161,14 +173,3 @@ def assert_only_access_tokens_travel(travelled: Mapping[str, bytes], published, 
         verified_claims(provider, published.access_token)
     except (AssertionError, jwt.InvalidTokenError) as exc:
         raise AssertionError(f"{PUBLISHED}: what travelled is no access token of the provider ({exc})") from None
-
-
-class Window:
-    """Seconds since it was made (``with Window() as window: ...; window.seconds``)."""
-
-    def __enter__(self) -> "Window":
-        self._started = time.monotonic()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.seconds = time.monotonic() - self._started

@@ -23,20 +23,21 @@ pytestmark = pytest.mark.timeout(90)
 
 
 # ---- when to renew (pure) --------------------------------------------------------------------------
-def test_a_token_is_renewed_from_three_quarters_of_its_life_until_it_counts_as_expired():
-    assert renewal_window(1300, cached_at=1000) == RenewalWindow(1225, 1270)
-    assert renewal_window(4600, cached_at=1000) == RenewalWindow(3700, 4300)  # MSAL's 5-minute margin
-    assert renewal_window(1300, cached_at=1000, refresh_on=1100) == RenewalWindow(1100, 1270)
-    assert renewal_window(1300, cached_at=1000, refresh_on=1290) == RenewalWindow(1270, 1270)
+def test_a_token_is_renewed_from_two_margins_before_its_expiry_until_it_counts_as_expired():
+    assert renewal_window(1300, cached_at=1000) == RenewalWindow(1270, 1285)  # nine tenths through its life
+    assert renewal_window(4600, cached_at=1000) == RenewalWindow(4240, 4420)  # an hour: 6 and 3 minutes ahead
+    assert renewal_window(88400, cached_at=2000) == RenewalWindow(87800, 88100)  # MSAL's 5-minute margin, twice
+    assert renewal_window(1300, cached_at=1000, refresh_on=1100) == RenewalWindow(1100, 1285)
+    assert renewal_window(1300, cached_at=1000, refresh_on=1290) == RenewalWindow(1285, 1285)
     assert renewal_window(5000) == RenewalWindow(4400, 4700)  # lifetime unknown: ten minutes ahead
 
 
 def test_ahead_of_need_a_token_in_its_window_is_due():
     entry = {"expires_on": "1300", "cached_at": "1000"}
-    assert entry_times(entry).state(1230) is TokenState.FRESH
-    assert entry_times(entry).state(1230, ahead=True) is TokenState.REFRESH_DUE
-    assert entry_times(entry).state(1220, ahead=True) is TokenState.FRESH
-    assert entry_times(entry).state(1280, ahead=True) is TokenState.EXPIRED
+    assert entry_times(entry).state(1275) is TokenState.FRESH
+    assert entry_times(entry).state(1275, ahead=True) is TokenState.REFRESH_DUE
+    assert entry_times(entry).state(1265, ahead=True) is TokenState.FRESH
+    assert entry_times(entry).state(1290, ahead=True) is TokenState.EXPIRED
 
 
 def test_backoff_doubles_from_about_two_seconds_up_to_five_minutes():
