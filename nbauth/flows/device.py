@@ -14,8 +14,8 @@ from typing import Callable, Optional, Tuple, TypeVar
 
 from ..clock import Clock, Wait
 from ..exceptions import OAuthError, ProtocolError, TransportError
-from ..protocol.device import Answer, DeviceFlow, Unanswered, advance, cancelled_error, expired_error, unanswered_status
-from ..protocol.status import Outcome, device_poll_outcome
+from ..protocol.device import Answer, DeviceFlow, Unanswered, advance, cancelled_error, expired_error
+from ..protocol.status import Outcome, device_poll_outcome, unanswered_status
 from ..transport.retry import parse_retry_after
 
 T = TypeVar("T")

@@ -23,8 +23,6 @@ DEFAULT_EXPIRES_IN = 1800  # what MSAL assumes when a provider omits it
 SLOW_DOWN_STEP = 5  # RFC 8628 section 3.5
 #: Longest wait between polls the provider did not answer (the backoff doubles up to it).
 MAX_BACKOFF = 30.0
-#: HTTP statuses that mean the provider did not handle the poll: try again later.
-UNANSWERED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -65,11 +63,6 @@ class Unanswered:
 
 #: One poll's answer: None (tokens), an OAuth error code, or ``Unanswered``.
 Answer = Union[None, str, Unanswered]
-
-
-def unanswered_status(status: Optional[int]) -> bool:
-    """Whether an HTTP status means the provider did not handle the request (try again later)."""
-    return status in UNANSWERED_STATUSES
 
 
 def backoff(interval: int, unanswered: int) -> float:

@@ -4,7 +4,8 @@ MSAL treats any token with under five minutes left as expired, so a token issued
 minutes is never served from its cache. Here the margin is a twentieth of the token's lifetime,
 at most five minutes: a 5-minute token is served for 4.75 minutes, a 1-hour token for 57, a
 2-hour one for 115 (MSAL's margin). ``refresh_on`` (from the provider's ``refresh_in``) asks for
-an early refresh while the token is still good, so a failed refresh can fall back to it.
+an early refresh while the token is still good, so a failed refresh can fall back to it; while
+the provider does not answer a refresh at all, a token within its margin is served until it expires.
 
 A background refresher renews earlier still (``renewal_window``): at ``refresh_on``, else two
 margins before the expiry (nine tenths through a lifetime of up to 100 minutes), so a notebook cell

@@ -9,6 +9,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Mapping, Optional
 
+from ..exceptions import OAuthError, ProtocolError, TransportError
+
 
 class Status(str, Enum):
     """Where a sign-in stands."""
@@ -52,6 +54,25 @@ STATUS_OF: Mapping[Outcome, Status] = {
 
 #: OAuth errors that no retry can fix: a person must sign in again (MSAL's interaction-required).
 INTERACTION_REQUIRED = frozenset({"invalid_grant", "interaction_required", "login_required", "consent_required"})
+#: HTTP statuses that mean the provider did not handle a request: try again later.
+UNANSWERED_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: OAuth errors by which a provider says it cannot answer now (RFC 6749 4.1.2.1).
+UNAVAILABLE = frozenset({"temporarily_unavailable", "server_error"})
+
+
+def unanswered_status(status: Optional[int]) -> bool:
+    """Whether an HTTP status means the provider did not handle the request (try again later)."""
+    return status in UNANSWERED_STATUSES
+
+
+def provider_unanswered(error: BaseException) -> bool:
+    """Whether ``error`` means the provider was not reached or did not handle the request (the
+    network, a 5xx or 429, ``temporarily_unavailable``): it says nothing of the credential sent."""
+    if isinstance(error, TransportError):
+        return True
+    if isinstance(error, OAuthError) and error.error in UNAVAILABLE:
+        return True
+    return isinstance(error, (OAuthError, ProtocolError)) and unanswered_status(error.status)
 
 #: Device-code poll errors by outcome (RFC 8628 3.5; Entra also says authorization_declined and
 #: code_expired). Any other error fails the flow.

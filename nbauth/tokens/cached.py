@@ -1,7 +1,8 @@
 """Choosing among cache entries for the applications (pure: the entries and ``now`` are passed in).
 
-The best access token to serve (a ``TokenResult``); an account's refresh tokens, newest first;
-when the token now cached should be renewed; the account fields ``get_accounts`` shows.
+The best access token to serve (a ``TokenResult``), and the one held on to while the provider does
+not answer; an account's refresh tokens, newest first; when the token now cached should be renewed;
+the account fields ``get_accounts`` shows.
 """
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ def best_timed(tokens: Iterable[Timed], now: float, *, ahead: bool = False) -> O
         if state is TokenState.REFRESH_DUE and due is None:
             due = state, entry, times
     return due
+
+
+def held_timed(tokens: Iterable[Timed], now: float) -> Optional[Tuple[TokenState, dict, TokenTimes]]:
+    """The token valid longest, if one has not reached its expiry (though within its margin): what
+    is served when the provider does not answer a refresh."""
+    held = max(((entry, times) for entry, times in tokens if now < times.expires_on),
+               key=lambda timed: timed[1].expires_on, default=None)
+    return None if held is None else (TokenState.EXPIRED, held[0], held[1])
 
 
 def latest_renewal(tokens: Iterable[Timed], now: float) -> Optional[RenewalWindow]:

@@ -28,12 +28,13 @@ from ..protocol.device import DeviceFlow, parse_device_authorization
 from ..protocol.idtoken_claims import check_same_account
 from ..protocol.lifecycle import RenewalWindow, TokenState, TokenTimes
 from ..protocol.oauth2 import Grant, device_code_grant, merge_claims, parse_json_object
+from ..protocol.status import provider_unanswered
 from ..provider import revocation, token_endpoint
 from ..provider.authority import (Authority, MetadataStore, ProviderMetadata, discovery, entra_aliases,
                                   parse_authority)
 from ..transport import HttpResponse, Transport
 from .accounts import accounts_in, provider_query, remove_account_entries
-from .cached import Cached, best_timed, latest_renewal
+from .cached import Cached, Timed, best_timed, held_timed, latest_renewal
 from .filing import file_event, keep_successor, token_event, verified_claims
 from .refresh import Refresh
 from .result import TokenResult
@@ -255,7 +256,8 @@ class TokenService:
         served = self._at_once(requested, target, account, data)
         if served is not None:
             return served
-        return self._refresh.run(requested, target, account, None, recheck=False, data=data)
+        return self._or_held(lambda: self._refresh.run(requested, target, account, None, recheck=False, data=data),
+                             requested, target, account=account, **self._owner(account, data))
 
     def silent_at_once(self, scopes: Sequence[str], account: Optional[Mapping[str, Any]], *,
                        authority: Optional[str] = None) -> Optional[TokenResult]:
@@ -281,10 +283,32 @@ class TokenService:
                       ahead: bool = False, data: Optional[Mapping[str, str]] = None) -> Optional[Cached]:
         """The account's best usable cached access token for ``requested`` scopes (asked with
         the body fields ``data``, if any)."""
-        ext = ext_cache_key(data)
         return self.cached_access_token(scope_rules.reportable(requested), authority, ahead=ahead, account=account,
-                                        home_account_id=account.get("home_account_id"),
-                                        **({"ext_cache_key": ext} if ext else {}))
+                                        **self._owner(account, data))
+
+    @staticmethod
+    def _owner(account: Mapping[str, Any], data: Optional[Mapping[str, str]]) -> Dict[str, Optional[str]]:
+        """The cache fields of an account's tokens asked with the body fields ``data``."""
+        ext = ext_cache_key(data)
+        return {"home_account_id": account.get("home_account_id"), **({"ext_cache_key": ext} if ext else {})}
+
+    def _or_held(self, fetch: Callable[[], Optional[TokenResult]], scopes: Sequence[str], authority: Authority, *,
+                 account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[TokenResult]:
+        """``fetch()``; when the provider does not answer it (the network, a 5xx or 429), ``owner``'s
+        cached token for ``scopes`` that has not reached its expiry, though within its margin, as
+        azure-identity serves one: better than no token while the provider is away. Else the error."""
+        try:
+            return fetch()
+        except NbauthError as exc:
+            if not provider_unanswered(exc):
+                raise
+            now = self.clock()
+            held = self._search(scope_rules.reportable(scopes), authority, owner, now, lambda tokens: held_timed(tokens, now))
+            if held is None:
+                raise
+            logger.info("the provider did not answer (%s); a cached token valid %d s more is served",
+                        type(exc).__name__, held[2].expires_on - now)
+            return TokenResult.from_cache(held[1], held[2], account, now)
 
     def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
                             account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:
@@ -304,13 +328,21 @@ class TokenService:
                     now: float, ahead: bool) -> Optional[Tuple[TokenState, dict, TokenTimes, float]]:
         """``cached_access_token``'s search, in the authority's environment, then its aliases: the
         state, entry and times of the token chosen, and until when it is fresh (-inf if it is not)."""
+        found = self._search(scopes, authority, owner, now, lambda tokens: best_timed(tokens, now, ahead=ahead))
+        if found is None:
+            return None
+        state, entry, times = found
+        return state, entry, times, times.fresh_until(ahead=ahead) if state is TokenState.FRESH else -math.inf
+
+    def _search(self, scopes: Sequence[str], authority: Authority, owner: Mapping[str, Optional[str]], now: float,
+                choose: Callable[[List[Timed]], Optional[T]]) -> Optional[T]:
+        """``choose`` among ``owner``'s access tokens for ``scopes`` in the authority's environment,
+        then its Entra aliases (as msal looks): the first choice made."""
         query = {"client_id": self.client_id, **self.place(authority), **owner}
         for environment in self.environments(authority):
-            found = best_timed(self.cache.access_tokens_with_times(scopes, dict(query, environment=environment), now),
-                               now, ahead=ahead)
+            found = choose(self.cache.access_tokens_with_times(scopes, dict(query, environment=environment), now))
             if found is not None:
-                state, entry, times = found
-                return state, entry, times, times.fresh_until(ahead=ahead) if state is TokenState.FRESH else -math.inf
+                return found
         return None
 
     def renew_if_due(self, scopes: Sequence[str], account: Mapping[str, Any]) -> Optional[RenewalWindow]:
@@ -355,7 +387,11 @@ class TokenService:
             return None
         found = cached()
         if found is None:
-            return None if at_once else self.shared(key, fresh_or_redeemed)
+            if at_once:
+                return None
+            if claims_challenge:  # the resource refused the cached token: never served again
+                return self.shared(key, fresh_or_redeemed)
+            return self._or_held(lambda: self.shared(key, fresh_or_redeemed), reportable, self.authority, **owner)
         if found[0] is TokenState.REFRESH_DUE:
             self._refresh.behind(key, fresh_or_redeemed)
         return found[1]

@@ -2,7 +2,8 @@
 code expires, the provider's Retry-After honoured, and the count reset once it answers (RFC 8628)."""
 import pytest
 
-from nbauth.protocol.device import MAX_BACKOFF, Unanswered, advance, backoff, parse_device_authorization, unanswered_status
+from nbauth.protocol.device import MAX_BACKOFF, Unanswered, advance, backoff, parse_device_authorization
+from nbauth.protocol.status import unanswered_status
 from nbauth.protocol.status import Outcome
 
 RESPONSE = {"device_code": "dc-secret", "user_code": "ABCD-EFGH", "verification_uri": "https://idp.test/device",
