@@ -36,6 +36,7 @@ from .exceptions import (
 from .flows.browser import BrowserFlow, browser_flow_for, browser_method
 from .flows.cell import running_cell, started_in
 from .flows.problems import setup_problem
+from .notebook_browser import BrowserSignIn, name_of
 from .protocol.device import DeviceFlow, msal_view
 from .protocol.status import INTERACTION_REQUIRED, STATUS_OF, Outcome, device_poll_outcome
 from .tokens.refresher import RefreshStatus, Renewal, background_refresher
@@ -48,17 +49,12 @@ if TYPE_CHECKING:
 
 #: How long ``cancel`` waits for the polling thread to stop (it only waits for a poll in flight).
 CANCEL_JOIN_SECONDS = 10.0
-#: How long a browser sign-in's window may take to answer.
-BROWSER_TIMEOUT = 600.0
-CUT_OFF = ("The provider's page cut the sign-in window off from this notebook (Cross-Origin-Opener-Policy) "
-           "and nbauth's server extension is not active on this Jupyter server to bring the answer back "
-           "(jupyter server extension enable nbauth.serverext); use a code instead")
 _UNCHANGED = object()  # ``_settle``'s default: keep the account as it is
 #: What the person is shown next, and the device flow to poll for it (None: nothing to poll).
 Next = Tuple[FlowState, Optional[DeviceFlow]]
 
 
-class SignIn:
+class SignIn(BrowserSignIn):
     """One account's sign-in, for notebooks and scripts.
 
     ``token()`` gives an access token (waiting for a pending sign-in); ``cancel()``,
@@ -298,7 +294,7 @@ class SignIn:
                 continue
             if result is not None:
                 self._presenter = self._presenter or self._make_presenter()
-                saved = replace(self._state.settle(Status.SIGNED_IN, _name(account)), saved=True)
+                saved = replace(self._state.settle(Status.SIGNED_IN, name_of(account)), saved=True)
                 self._settle(self._attempt, saved, account=account)
                 return None
         return refusal
@@ -398,7 +394,7 @@ class SignIn:
             result = self.service.redeem_device_flow(flow, cancelled, clock=self._clock, wait=self._wait,
                                                      on_poll=on_poll, ride_out=True)
             account = result.account
-            outcome, detail, error = Outcome.SIGNED_IN, _name(account), None
+            outcome, detail, error = Outcome.SIGNED_IN, name_of(account), None
         except OAuthError as exc:
             outcome = Outcome.CANCELLED if cancelled.is_set() else device_poll_outcome(exc.error)
             detail, error = exc.description or exc.error, exc
@@ -452,58 +448,6 @@ class SignIn:
         self._settle(attempt, self._state.settle(
             Status.SIGN_IN_NEEDED, f"the provider no longer accepts this sign-in ({reason})"), error=status.error)
 
-    # ---- browser sign-in from the widget (issue 16; nbauth.flows.browser, nbauth.ui.browser) -----
-    def _browser_start(self, redirect_uri: Any) -> Optional[str]:
-        """The widget's "Sign in with browser": the URL for its window (None: refused, shown why)."""
-        try:
-            auth_uri = self._browser.start(redirect_uri)
-        except NbauthError as exc:
-            self._settle(self._attempt, self._state.settle(Status.ERROR, str(exc)), error=exc)
-            return None
-        attempt = self._show_new(replace(self._state, method="browser", detail=""))
-        self._thread = threading.Thread(target=self._browser_deadline, args=(attempt, self._presenter.cancel_event),
-                                        name="nbauth-browser-sign-in", daemon=True)
-        self._thread.start()
-        return auth_uri
-
-    def _browser_deadline(self, attempt: int, cancelled: threading.Event) -> None:
-        """Ends the attempt when cancelled, or when no answer came within ``BROWSER_TIMEOUT``."""
-        was_cancelled = self._wait(BROWSER_TIMEOUT, cancelled)
-        if attempt != self._attempt or self._state.method != "browser":
-            return
-        self._browser.forget()
-        if was_cancelled:
-            self._settle(attempt, self._state.settle(Status.CANCELLED))
-        else:
-            late = f"no answer from the sign-in window within {BROWSER_TIMEOUT / 60:g} minutes"
-            self._settle(attempt, self._state.settle(Status.ERROR, f"{late}; sign in again"),
-                         error=SignInTimeout(f"{late}: call sign_in_again()"))
-
-    def _browser_redirect(self, params: Any) -> None:
-        """The redirect's parameters from the page: redeemed in a thread (the kernel stays free)."""
-        threading.Thread(target=self._browser_redeem, args=(self._attempt, self._state, params),
-                         name="nbauth-browser-redeem", daemon=True).start()
-
-    def _browser_redeem(self, attempt: int, state: FlowState, params: Any) -> None:
-        try:
-            result = self._browser.answer(params)
-        except OAuthError as exc:
-            status = Status.DENIED if exc.error == "access_denied" else Status.ERROR
-            self._settle(attempt, state.settle(status, exc.description or exc.error), error=exc)
-            return
-        except NbauthError as exc:
-            self._settle(attempt, state.settle(Status.ERROR, str(exc)), error=exc)
-            return
-        if result is not None:  # else another sign-in's answer, or one already taken
-            self._settle(attempt, state.settle(Status.SIGNED_IN, _name(result.account)), account=result.account)
-
-    def _browser_closed(self, cut_off: bool) -> None:
-        """The sign-in window closed with no answer: back to the choices (a late answer still counts)."""
-        if self._state.method != "browser":
-            return
-        detail = CUT_OFF if cut_off else "The sign-in window was closed before sign-in finished"
-        self._settle(self._attempt, replace(self._state, method="choose", detail=detail))
-
     def _why_not(self, status: Status, timeout: Optional[float]) -> Exception:
         if status is Status.WAITING:
             left = remaining(self._state.expires_at, self._clock())
@@ -523,12 +467,8 @@ class SignIn:
         return ("nbauth.SignIn", ClusterSignIn(self).recipe.fields())
 
     def __repr__(self) -> str:
-        who = f" as {_name(self._account)}" if self._account else ""
+        who = f" as {name_of(self._account)}" if self._account else ""
         return f"<nbauth.SignIn {self.status.value}{who} at {self.authority}>"
-
-
-def _name(account: Optional[dict]) -> str:
-    return (account or {}).get("username") or (account or {}).get("home_account_id") or ""
 
 
 def login(client_id: str, authority: Optional[str] = None, scopes: Sequence[str] = (), *,
