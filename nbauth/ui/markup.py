@@ -10,9 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Optional
 
-from ..exceptions import AuthorityError
-from ..protocol.urls import web_url
-from .text import FlowState, Status, code_prefilled, safe_url, status_line, verification_link
+from .text import FlowState, Status, code_prefilled, provider_name, safe_url, status_line, verification_link
 
 SUCCESS = "var(--jp-success-color1, #3b9b40)"
 ERROR = "var(--jp-error-color1, #e0483e)"
@@ -23,9 +21,6 @@ _COLOURS = {Status.SIGNED_IN: SUCCESS, Status.DENIED: ERROR, Status.ERROR: ERROR
             Status.SIGN_IN_NEEDED: WARN}
 _MARKS = {Status.SIGNED_IN: "\u2714 ", Status.DENIED: "\u2716 ", Status.ERROR: "\u2716 "}
 #: Providers people know by name rather than by host.
-_NAMES = {"login.microsoftonline.com": "Microsoft Entra ID", "login.microsoftonline.us": "Microsoft Entra ID",
-          "login.partner.microsoftonline.cn": "Microsoft Entra ID", "accounts.google.com": "Google"}
-
 CODE_STYLE = ("font-family: var(--jp-code-font-family, monospace); font-size: 1.6em; font-weight: 600; "
               "letter-spacing: 0.08em; user-select: all; -webkit-user-select: all; cursor: text; color: inherit; "
               f"padding: 2px 8px; border-radius: 4px; background: rgba(127, 127, 127, 0.14); border: 1px solid {GREY}")
@@ -64,15 +59,6 @@ STYLE = f"""<style>
 .nbauth-signin.jupyter-widgets-disconnected.nbauth-waiting::after {{ padding: 4px 0; color: {WARN};
   content: "This sign-in stopped: the kernel restarted. Run the cell again to sign in."; }}
 </style>"""
-
-
-def provider_name(authority: str) -> str:
-    """What the person knows the provider as: its name for a few well-known hosts, else its host."""
-    try:
-        where = web_url(authority, "authority")
-    except AuthorityError:
-        return authority
-    return _NAMES.get(where.host, where.netloc)
 
 
 def link(url: str) -> str:

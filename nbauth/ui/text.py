@@ -22,6 +22,9 @@ MAX_PROVIDER_TEXT = 300
 #: embeddings, overrides and isolates (text that reads in another order than it is stored).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 
+_NAMES = {"login.microsoftonline.com": "Microsoft Entra ID", "login.microsoftonline.us": "Microsoft Entra ID",
+          "login.partner.microsoftonline.cn": "Microsoft Entra ID", "accounts.google.com": "Google"}
+
 
 @dataclass(frozen=True)
 class FlowState:
@@ -115,6 +118,15 @@ def expiry(expires_at: float, now: Optional[float]) -> str:
     return "at " + time.strftime("%H:%M:%S %Z", time.localtime(expires_at)).strip()
 
 
+def provider_name(authority: str) -> str:
+    """What the person knows the provider as: its name for a few well-known hosts, else its host."""
+    try:
+        where = web_url(authority, "authority")
+    except AuthorityError:
+        return authority
+    return _NAMES.get(where.host, where.netloc)
+
+
 def status_line(state: FlowState, now: Optional[float] = None) -> str:
     """One line saying where the sign-in stands (while waiting: when the code expires, if known)."""
     status, detail = state.status, state.detail
@@ -123,7 +135,7 @@ def status_line(state: FlowState, now: Optional[float] = None) -> str:
     if status is Status.WAITING and state.method == "browser":
         return "Waiting for you to sign in in the sign-in window."
     if status is Status.WAITING and state.method == "contacting":
-        return f"Contacting {state.authority or 'the provider'}\u2026"
+        return f"Contacting {provider_name(state.authority) if state.authority else 'the provider'}\u2026"
     if status is Status.WAITING:
         left = f"; the code expires {expiry(state.expires_at, now)}" if state.expires_at else ""
         blip = "; the provider is not answering, retrying" if state.retrying else ""

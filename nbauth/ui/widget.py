@@ -149,13 +149,6 @@ class WidgetPresenter(Presenter):
         self.expiry.value = (f'<span class="nbauth-expiry">{markup.expiry_note(state.expires_at, system_clock())}'
                              '</span>') if shown else ""
 
-    def reveal(self) -> None:
-        """A new display of the same widget in the cell running now (its views stay in step)."""
-        from IPython.display import display
-
-        with self._lock:
-            self._display = display(self, display_id=True) or False
-
     def _publish(self) -> None:
         """Display on first use; afterwards refresh the display's text fallbacks in place when a code
         comes or goes or the sign-in ends. Not between the browser's phases: a front end renders an
