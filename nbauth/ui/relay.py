@@ -10,7 +10,9 @@ click carries an id, and the first copy to arrive acts (``Inbox.take``).
 
 The folder must be the user's alone (0700, not a link, not another user's; see ``cache.folder``), the
 files are owner-only, and the server appends only to a file that already exists there, so it can
-neither create files nor write where no kernel listens. Nothing secret enters them: actions, click
+neither create files nor write where no kernel listens. A kernel holds a read lock (POSIX record lock)
+on each of its relay files while it lives; a new relay sweeps away files older than a minute that
+nobody holds, left by kernels that were killed (``sweep``). Nothing secret enters them: actions, click
 ids, a redirect URI, and a browser sign-in's answer sealed (AES-GCM) with a key that only the kernel
 and the page hold (``new_key``, ``unseal``).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import collections
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -26,6 +29,7 @@ import re
 import secrets
 import stat
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional
@@ -46,6 +50,9 @@ ACTIONS = frozenset({"hello", "cancel", "retry", "sign_out", "confirm_sign_out",
 MAX_CLICK = 4096
 _SEEN = 256  # click ids remembered for de-duplication
 _ORIGIN = "the sign-in relay folder"
+#: Seconds a relay file is left alone after it was made (its kernel locks it at once).
+SWEEP_AFTER = 60.0
+_OWN: "weakref.WeakValueDictionary[str, Inbox]" = weakref.WeakValueDictionary()  # this process's relays
 
 
 def runtime_folder() -> Optional[Path]:
@@ -131,12 +138,23 @@ class Inbox:
     def _create(self) -> bool:
         try:
             with Folder(self._folder, _ORIGIN).opened(create=True) as at:
-                os.close(os.open(self.id, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                 0o600, dir_fd=at))
+                held = os.open(self.id, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                               0o600, dir_fd=at)
+                try:
+                    fcntl.lockf(held, fcntl.LOCK_SH | fcntl.LOCK_NB)  # while this process lives: see sweep
+                except OSError:
+                    os.close(held)
+                    os.unlink(self.id, dir_fd=at)
+                    raise
+                _OWN[self.id] = self
+                try:
+                    sweep(at, time.time())
+                except OSError as error:
+                    log.debug("the relay folder was not swept: %s", error)
         except (OSError, Refused) as error:
             log.info("no sign-in relay (clicks reach the kernel only when it is idle): %s", error)
             return False
-        weakref.finalize(self, _remove, self._folder / self.id)  # also at exit
+        weakref.finalize(self, _remove, self._folder / self.id, held)  # also at exit
         return True
 
     def take(self, click: Dict[str, Any]) -> None:
@@ -182,11 +200,36 @@ class Inbox:
                 log.warning("the sign-in relay skipped a line it could not read")
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path, held: int) -> None:
     try:
         path.unlink()
     except OSError:
         pass
+    os.close(held)
+
+
+def sweep(folder_fd: int, now: float) -> None:
+    """Remove the relay files in the folder (open as ``folder_fd``) that no live process holds and
+    that are older than ``SWEEP_AFTER``: their kernels were killed before they could remove them."""
+    for name in os.listdir(folder_fd):
+        if not RELAY_ID.fullmatch(name) or name in _OWN:  # a lock of this process would not conflict
+            continue
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if foreign(info) or not stat.S_ISREG(info.st_mode) or now - info.st_mtime < SWEEP_AFTER:
+                continue
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # held: its kernel lives
+                continue
+            os.unlink(name, dir_fd=folder_fd)
+            log.debug("removed the relay file %s of a kernel that has ended", name)
+        finally:
+            os.close(fd)
 
 
 def new_key() -> bytes:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -116,3 +119,42 @@ def test_a_sealed_answer_opens_only_with_its_key_and_relay_id():
     for wrong in ((new_key(), sealed, "relay-1"), (key, sealed, "relay-2"), (key, sealed[:-4], "relay-1")):
         with pytest.raises(ValueError, match="did not seal"):
             unseal(*wrong)
+
+
+CHILD = ("import sys\nfrom pathlib import Path\nfrom nbauth.ui.relay import Inbox\n"
+         "inbox = Inbox(lambda click: None, Path(sys.argv[1]))\nprint(inbox.id, flush=True)\nsys.stdin.read()\n")
+
+
+def kernel_with_a_relay(folder):
+    """A process holding a relay in ``folder`` until its stdin closes; it and its relay's id."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    return child, child.stdout.readline().strip()
+
+
+def backdate(path, seconds=120):
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_a_new_relay_sweeps_the_files_of_killed_kernels_and_leaves_live_ones(folder, inbox, taken):
+    killed, killed_id = kernel_with_a_relay(folder)
+    live, live_id = kernel_with_a_relay(folder)
+    try:
+        killed.kill()
+        killed.wait(10)
+        for name in (killed_id, live_id, inbox.id):
+            backdate(folder / name)
+        abandoned = "y" * 24  # no holder, but made just now: perhaps a kernel about to lock it
+        (folder / abandoned).touch(mode=0o600)
+        Inbox(taken.append, folder)
+        left = set(os.listdir(folder))
+        assert killed_id not in left, "the killed kernel's relay file stayed"
+        assert {live_id, inbox.id, abandoned} <= left
+        assert deliver(folder, live_id, click()) and deliver(folder, inbox.id, click())
+    finally:
+        live.stdin.close()
+        live.wait(10)
+        killed.stdout.close()
+        live.stdout.close()
+    assert live_id not in os.listdir(folder)  # a kernel that ends removes its own
