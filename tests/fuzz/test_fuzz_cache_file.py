@@ -128,7 +128,7 @@ def test_a_cache_with_one_odd_field_is_refused_clearly_or_used_without_errors(se
 def test_a_persisted_cache_over_any_file_works_and_never_loses_or_tears_it(seed, fake_server):
     provider = FakeProvider(fake_server)
 
-    @fuzz(max_examples=120, deadline_ms=3000)
+    @fuzz(max_examples=120, deadline_ms=None)
     @given(data=file_bytes(seed))
     @example(data=deeply_nested().encode())  # was a RecursionError out of search()
     @example(data=json.dumps(changed(seed, "AccessToken", expires_on=float("inf"))).encode())  # an OverflowError
