@@ -16,3 +16,12 @@ system_clock: Clock = time.time
 def system_wait(seconds: float, cancelled: threading.Event) -> bool:
     """Block on ``cancelled`` for up to ``seconds`` of real time."""
     return cancelled.wait(max(0.0, seconds))
+
+
+def sleep_with(wait: Wait) -> Callable[[float], None]:
+    """A plain sleep of ``seconds`` through ``wait`` (never cancelled): the HTTP retries' pause."""
+    never = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        wait(seconds, never)
+    return sleep

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequen
 from urllib.parse import quote
 
 from ..cache.contract import adapt
-from ..clock import Clock, Wait, system_clock, system_wait
+from ..clock import Clock, Wait, sleep_with, system_clock, system_wait
 from ..exceptions import ConfigurationError, IdTokenError, OAuthError
 from ..protocol.client_auth import ClientAuth, PublicClientAuth
 from ..protocol.oauth2 import Grant, password_grant, refresh_token_grant, parse_json_object
@@ -54,8 +54,9 @@ class ClientApplication:
 
     Takes MSAL's constructor options and does no I/O: the provider's configuration is
     discovered on first use (once per process per authority). nbauth adds ``clock`` (the time
-    source, seconds since the epoch) and ``wait`` (how device-code polling waits), injectable for
-    tests, and ``service``, the token engine underneath (for nbauth's own callers and tools).
+    source, seconds since the epoch) and ``wait`` (how device-code polling and HTTP retries wait),
+    injectable for tests, and ``service``, the token engine underneath (for nbauth's own callers and
+    tools).
     """
 
     def __init__(self, client_id: str, client_credential: Any = None, authority: Optional[str] = None,
@@ -89,7 +90,7 @@ class ClientApplication:
         self.http_client = http_client
         self.service = TokenService(
             client_id, self.authority, client_auth=self._make_client_auth(client_credential, clock), cache=token_cache,
-            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock,
+            transport=Transport(http_client, timeout=timeout or DEFAULT_TIMEOUT, clock=clock, sleep=sleep_with(wait),
                                 post_headers=app_headers(app_name, app_version)),
             clock=clock, wait=wait, client_capabilities=list(client_capabilities or []),
             exclude_scopes=check_exclude_scopes(exclude_scopes), instance_discovery=instance_discovery,

@@ -53,6 +53,7 @@ def test_a_refused_refresh_token_is_not_covered_by_the_token_held(make_idp, cloc
 
 @pytest.mark.parametrize("answer, held", [
     ((503, {}, {"error": "temporarily_unavailable"}), True),
+    ((429, {"Retry-After": "30"}, {"error": "too_many_requests"}), True),
     ((401, {}, {"error": "invalid_client"}), False),
 ])
 def test_the_apps_own_token_is_held_only_while_the_provider_does_not_answer(fake_server: FakeServer, clock,
@@ -62,12 +63,13 @@ def test_the_apps_own_token_is_held_only_while_the_provider_does_not_answer(fake
                       (200, {}, {"issuer": issuer, "token_endpoint": issuer + "/token"}))
     fake_server.enqueue("POST", "/op/token", (200, {}, {"access_token": "at-1", "token_type": "Bearer",
                                                         "expires_in": 3600}), answer)
-    app = ConfidentialClientApplication("app", "secret", oidc_authority=issuer, clock=clock)
+    app = ConfidentialClientApplication("app", "secret", oidc_authority=issuer, clock=clock, wait=clock.wait)
     assert app.acquire_token_for_client(["api"])["access_token"] == "at-1"
-    clock.advance(3500)  # past its margin (3,420 s), before its expiry
+    clock.advance(3500)  # past its margin (3,420 s), before its expiry (the retries' waits move the clock too)
     result = app.acquire_token_for_client(["api"])
     if held:
         assert (result["access_token"], result["token_source"]) == ("at-1", "cache")
+        assert clock.waits, "the HTTP retry did not wait through the application's wait seam"
     else:
         assert result["error"] == "invalid_client" and "access_token" not in result
 
