@@ -41,8 +41,9 @@ logger = logging.getLogger("nbauth")
 
 #: Retry delays after transient failures: 2, 4, 8 ... seconds, at most 5 minutes, each jittered.
 FIRST_BACKOFF, MAX_BACKOFF = 2.0, 300.0
-#: How far into its renewal window jitter may push a renewal: half the window, at most a minute.
-JITTER_SHARE, MAX_JITTER = 0.5, 60.0
+#: How far into its renewal window jitter may push a renewal: a quarter of the window, at most a minute
+#: (the rest of the window is left for the refresh and its retries).
+JITTER_SHARE, MAX_JITTER = 0.25, 60.0
 #: How long interpreter exit waits for a renewal in flight (so a rotated refresh token is saved).
 EXIT_JOIN_SECONDS = 10.0
 
