@@ -42,12 +42,11 @@ def best_timed(tokens: Iterable[Timed], now: float, *, ahead: bool = False) -> O
     return due
 
 
-def held_timed(tokens: Iterable[Timed], now: float) -> Optional[Tuple[TokenState, dict, TokenTimes]]:
+def held_timed(tokens: Iterable[Timed], now: float) -> Optional[Timed]:
     """The token valid longest, if one has not reached its expiry (though within its margin): what
     is served when the provider does not answer a refresh."""
-    held = max(((entry, times) for entry, times in tokens if now < times.expires_on),
+    return max(((entry, times) for entry, times in tokens if now < times.expires_on),
                key=lambda timed: timed[1].expires_on, default=None)
-    return None if held is None else (TokenState.EXPIRED, held[0], held[1])
 
 
 def latest_renewal(tokens: Iterable[Timed], now: float) -> Optional[RenewalWindow]:

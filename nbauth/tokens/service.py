@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import logging
+import math
 import threading
 from concurrent.futures import Future
 from typing import Any, Callable, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, TypeVar
@@ -306,9 +306,10 @@ class TokenService:
             held = self._search(scope_rules.reportable(scopes), authority, owner, now, lambda tokens: held_timed(tokens, now))
             if held is None:
                 raise
+            entry, times = held
             logger.info("the provider did not answer (%s); a cached token valid %d s more is served",
-                        type(exc).__name__, held[2].expires_on - now)
-            return TokenResult.from_cache(held[1], held[2], account, now)
+                        type(exc).__name__, times.expires_on - now)
+            return TokenResult.from_cache(entry, times, account, now)
 
     def cached_access_token(self, scopes: Sequence[str], authority: Authority, *, ahead: bool = False,
                             account: Optional[Mapping[str, Any]] = None, **owner: Optional[str]) -> Optional[Cached]:

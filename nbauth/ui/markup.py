@@ -20,7 +20,6 @@ GREY = "rgba(127, 127, 127, 0.35)"  # a border or a tint that shows on any backg
 _COLOURS = {Status.SIGNED_IN: SUCCESS, Status.DENIED: ERROR, Status.ERROR: ERROR, Status.EXPIRED: WARN,
             Status.SIGN_IN_NEEDED: WARN}
 _MARKS = {Status.SIGNED_IN: "\u2714 ", Status.DENIED: "\u2716 ", Status.ERROR: "\u2716 "}
-#: Providers people know by name rather than by host.
 CODE_STYLE = ("font-family: var(--jp-code-font-family, monospace); font-size: 1.6em; font-weight: 600; "
               "letter-spacing: 0.08em; user-select: all; -webkit-user-select: all; cursor: text; color: inherit; "
               f"padding: 2px 8px; border-radius: 4px; background: rgba(127, 127, 127, 0.14); border: 1px solid {GREY}")

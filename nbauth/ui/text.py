@@ -22,6 +22,7 @@ MAX_PROVIDER_TEXT = 300
 #: embeddings, overrides and isolates (text that reads in another order than it is stored).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]+")
 
+#: Providers people know by name rather than by host.
 _NAMES = {"login.microsoftonline.com": "Microsoft Entra ID", "login.microsoftonline.us": "Microsoft Entra ID",
           "login.partner.microsoftonline.cn": "Microsoft Entra ID", "accounts.google.com": "Google"}
 

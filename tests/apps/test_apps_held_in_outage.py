@@ -7,7 +7,7 @@ import pytest
 from idp.server import NATIVE_CLIENT
 from nbauth import ConfidentialClientApplication, PublicClientApplication
 from nbauth.exceptions import OAuthError, ProtocolError, TransportError
-from nbauth.protocol.lifecycle import TokenState, TokenTimes
+from nbauth.protocol.lifecycle import TokenTimes
 from nbauth.protocol.status import provider_unanswered
 from nbauth.tokens.cached import held_timed
 from support.fake_http import FakeServer
@@ -18,7 +18,7 @@ LIFETIME = 300  # the local provider's access tokens; their margin is 15 s
 
 def test_the_token_held_is_the_one_valid_longest_and_none_once_all_expired():
     older, newer = ({"secret": "a"}, TokenTimes.of(1290, 990)), ({"secret": "b"}, TokenTimes.of(1295, 995))
-    assert held_timed([older, newer], 1289) == (TokenState.EXPIRED, {"secret": "b"}, newer[1])
+    assert held_timed([older, newer], 1289) == newer
     assert held_timed([older, newer], 1295) is None
 
 

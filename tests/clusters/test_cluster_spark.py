@@ -1,7 +1,7 @@
 """Tokens in PySpark tasks (``local[2]``, shared-cache mode) against the local provider with 10-second
 access tokens and rotating refresh tokens: partitions call an API that verifies every JWT for
-RUN_SECONDS (one window, as each engine's); every call is authorised, no refresh is refused, and the provider sees at most one
-refresh per token lifetime, plus one."""
+RUN_SECONDS (one window, as each engine's); every call is authorised, no refresh is refused, and the
+provider sees at most one refresh per token lifetime, plus one."""
 import os
 import shutil
 import sys
