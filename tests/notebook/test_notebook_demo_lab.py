@@ -45,7 +45,7 @@ def test_demo_lab_serves_the_quickstart_until_ctrl_c(tmp_path):
         issuer = re.search(r"issuer: (\S+)", "".join(lines)).group(1)
         assert f"Opening quickstart.ipynb in JupyterLab (provider {issuer})" in "".join(lines)
         headers = {"Authorization": f"token {token}"}
-        assert serving(f"{base}/api/status", headers, lambda: demo.poll() is None, time.monotonic() + 30)
+        assert serving(f"{base}/api/status", headers, demo, time.monotonic() + 30)
         listing = requests.get(f"{base}/api/contents", headers=headers, timeout=10).json()
         assert [item["name"] for item in listing["content"]] == ["quickstart.ipynb"]
         os.killpg(demo.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group

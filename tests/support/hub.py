@@ -50,7 +50,7 @@ class Hub:
         follow_log(self._proc, self.log, "JupyterHub is now running", self._ready)
         deadline = time.monotonic() + HUB_START_SECONDS
         if not (self._ready.wait(HUB_START_SECONDS) and serving(
-                f"{self.url}/hub/api/", {}, lambda: self._proc.poll() is None, deadline)):
+                f"{self.url}/hub/api/", {}, self._proc, deadline)):
             self.stop()
             raise RuntimeError("JupyterHub did not start:\n" + "\n".join(self.log[-40:]))
         return self

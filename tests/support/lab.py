@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -19,14 +18,19 @@ from support.processes import descendants, free_port, kill_all
 LAB_START_SECONDS = 90
 
 
-def serving(url: str, headers: dict, alive: Callable[[], bool], deadline: float) -> bool:
-    """Jupyter logs its URL a moment before it accepts connections: probe ``url`` until it answers."""
-    while alive() and time.monotonic() < deadline:
+def serving(url: str, headers: dict, server: subprocess.Popen, deadline: float) -> bool:
+    """Jupyter logs its URL a moment before it accepts connections: probe ``url`` until it answers,
+    between probes waiting on ``server``'s exit (False at once if it ends)."""
+    while time.monotonic() < deadline:
         try:
             requests.get(url, headers=headers, timeout=5).raise_for_status()
             return True
         except requests.RequestException:
-            time.sleep(0.1)
+            try:
+                server.wait(timeout=0.1)
+                return False
+            except subprocess.TimeoutExpired:
+                pass
     return False
 
 
@@ -98,7 +102,7 @@ class Lab:
         return self
 
     def _serving(self, deadline: float) -> bool:
-        return serving(f"{self.url}/api/status", self.headers, lambda: self._proc.poll() is None, deadline)
+        return serving(f"{self.url}/api/status", self.headers, self._proc, deadline)
 
     @property
     def runtime_dir(self) -> Path:
